@@ -1,0 +1,50 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := check
+.PHONY: install demo test pytest lint fmt format-check types check bench bench-smoke clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on embedded defaults: simulator + embedded PostgreSQL, crawl, report.
+demo: $(STAMP)
+	$(BIN)/swr-etl demo
+
+## Lint, type check, then the whole test suite (real PostgreSQL, simulator over real HTTP).
+test: lint types pytest
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline migrations tests bench
+
+format-check: $(STAMP)
+	$(BIN)/ruff format --check pipeline migrations tests bench
+
+fmt: $(STAMP)
+	$(BIN)/ruff format pipeline migrations tests bench
+	$(BIN)/ruff check --fix pipeline migrations tests bench
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+## The one gate: format, lint, types, tests.
+check: format-check test
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

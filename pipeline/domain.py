@@ -1,0 +1,108 @@
+"""Frozen domain types shared by the crawler, the store and the simulator's introspection."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class SyncStatus(enum.StrEnum):
+    """Documented sync-job statuses; anything else is stored as-is and counted as unknown."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCEL = "cancel"
+    EXISTED = "existed"
+
+
+KNOWN_STATUSES: frozenset[str] = frozenset(s.value for s in SyncStatus)
+FINAL_STATUSES: frozenset[str] = frozenset({"success", "failed", "timeout", "cancel", "existed"})
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Repository:
+    """One SWR repository: a namespace (organization) and a name that may contain '/'."""
+
+    namespace: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncJob:
+    """One image-sync job as the API reports it (field names are the snake_case API names)."""
+
+    id: int
+    namespace: str
+    repo_name: str
+    tag: str
+    status: str
+    override: bool
+    remote_region_id: str
+    remote_namespace: str
+    domain_id: str
+    domain_name: str
+    sync_operator_id: str
+    sync_operator_name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def status_known(self) -> bool:
+        return self.status in KNOWN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that failed validation: kept with its raw JSON and the reason."""
+
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRange:
+    """`Content-Range: {offset}-{count}/{total}`; count is the number of items on the page."""
+
+    offset: int
+    count: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """One decoded ShowSyncJob page."""
+
+    offset: int
+    limit: int
+    jobs: tuple[SyncJob, ...]
+    rejects: tuple[Reject, ...]
+    item_count: int
+    content_range: ContentRange | None
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one crawl run (mutable while the run goes on, then written to crawl_runs)."""
+
+    repos_ok: int = 0
+    repos_failed: int = 0
+    repos_gone: int = 0
+    repos_flagged: int = 0
+    pages: int = 0
+    requests: int = 0
+    jobs_seen: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    unknown_status: int = 0
+    skipped_repos: int = 0
+    flags: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,139 @@
+"""Every exception the pipeline raises, grouped by what the caller does next.
+
+- ``RetryableError``: try the same request again after a backoff.
+- ``RepositoryError``: give up on this repository, record it, carry on with the others.
+- ``FatalError``: abort the run (each carries the process exit code).
+Bad records are not exceptions: they are data (``domain.Reject``).
+"""
+
+from __future__ import annotations
+
+
+class SwrEtlError(Exception):
+    """swr-sync-etl failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or type(self).__name__).strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+# --- API answers -------------------------------------------------------------------------------------
+
+
+class ApiError(SwrEtlError):
+    """The SWR API answered with an error."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.error_message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        text = f"HTTP {status}"
+        if code:
+            text += f" {code}"
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+
+
+class RetryableError(SwrEtlError):
+    """A transient failure: the same request may succeed later."""
+
+    retry_after: float | None = None
+
+
+class TransientApiError(ApiError, RetryableError):
+    """408, 429 or 5xx: retried with backoff (honouring Retry-After)."""
+
+
+class TransportError(RetryableError):
+    """The connection failed or timed out before a complete answer arrived."""
+
+
+class MalformedResponse(RetryableError):
+    """A 200 whose body is not the JSON the API documents (truncated, HTML, wrong shape)."""
+
+
+class RepositoryError(SwrEtlError):
+    """This repository cannot be crawled in this run; the others go on."""
+
+
+class BadRequest(ApiError, RepositoryError):
+    """400: the API refused the request; the repository fails with SWR's code recorded."""
+
+
+class NotFound(ApiError, RepositoryError):
+    """404: the namespace or repository no longer exists (counted as gone, not failed)."""
+
+
+class RetriesExhausted(RepositoryError):
+    """A request still failed after every retry."""
+
+    def __init__(self, last: SwrEtlError, attempts: int) -> None:
+        self.last = last
+        self.attempts = attempts
+        super().__init__(f"gave up after {attempts} attempts: {last.message}")
+
+
+# --- Abort the run -----------------------------------------------------------------------------------
+
+
+class FatalError(SwrEtlError):
+    """The run cannot go on."""
+
+    exit_code = 1
+
+
+class ConfigError(FatalError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class AuthError(ApiError, FatalError):
+    """401/403 that survived a credential refresh: the credentials are wrong or lack permission."""
+
+    exit_code = 1
+
+    def __init__(self, status: int, code: str | None, message: str | None, *, mode: str) -> None:
+        self.mode = mode
+        super().__init__(status, code, message)
+
+
+class DatabaseError(FatalError):
+    """PostgreSQL failed."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """PostgreSQL cannot be reached."""
+
+
+class SchemaNotAtHead(DatabaseError):
+    """The database schema is not at the newest migration: run `swr-etl migrate`."""
+
+
+class CrawlLocked(FatalError):
+    """Another crawl of the same source holds the lock on this database."""
+
+    exit_code = 75
+
+
+class Interrupted(FatalError):
+    """The run was stopped by a signal."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+        super().__init__(f"interrupted by {signal_name}")
