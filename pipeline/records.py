@@ -1,0 +1,162 @@
+"""Validation of API records: one JSON element -> a frozen domain object, or a Reject with the reason.
+
+Pure helpers shared by the decoders in ``sansio``: RFC 3339 parsing, compact JSON for rejects, header lookup,
+single-line snippets for messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+
+from pipeline.domain import Reject, SyncJob
+
+# SyncJob attribute <- API field; every documented field is required (the doc lists them all as present and
+# the table has no NULLs for them): a job missing one is a Reject, never a half-filled row.
+_STRING_FIELDS = (
+    ("namespace", "namespace"),
+    ("repo_name", "repoName"),
+    ("tag", "tag"),
+    ("status", "status"),
+    ("remote_region_id", "remoteRegionId"),
+    ("remote_namespace", "remoteNamespace"),
+    ("domain_id", "domainID"),
+    ("domain_name", "domainName"),
+    ("sync_operator_id", "syncOperatorId"),
+    ("sync_operator_name", "syncOperatorName"),
+)
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+)
+_BIGINT_MAX = 2**63 - 1
+
+
+class _Invalid(ValueError):
+    """One field of a record is unusable; the message is the Reject reason."""
+
+
+def parse_job(obj: object) -> SyncJob | Reject:
+    """One element of a ShowSyncJob array -> SyncJob, or Reject naming the first bad field."""
+    if not isinstance(obj, dict):
+        return Reject(raw=compact_json(obj), reason=f"not an object: {json_kind(obj)}")
+    try:
+        job_id = _job_id(obj)  # first, so a record with nothing usable is reported by its key
+        fields: dict[str, object] = {attr: _string(obj, key) for attr, key in _STRING_FIELDS}
+        return SyncJob(
+            id=job_id,
+            override=_boolean(obj, "override"),
+            created_at=_timestamp(obj, "createdAt"),
+            updated_at=_timestamp(obj, "updatedAt"),
+            **fields,  # type: ignore[arg-type]
+        )
+    except _Invalid as exc:
+        return Reject(raw=compact_json(obj), reason=str(exc))
+
+
+def _field(obj: dict[object, object], key: str) -> object:
+    if key not in obj:
+        raise _Invalid(f"{key}: missing")
+    return obj[key]
+
+
+def _job_id(obj: dict[object, object]) -> int:
+    # The doc says integer: a numeric string is refused rather than guessed at; bool is not an int.
+    value = _field(obj, "id")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"id: not an integer: {_short(value)}")
+    if not 0 <= value <= _BIGINT_MAX:
+        raise _Invalid(f"id: out of range: {value}")
+    return value
+
+
+def _string(obj: dict[object, object], key: str) -> str:
+    value = _field(obj, key)
+    if not isinstance(value, str):
+        raise _Invalid(f"{key}: not a string: {_short(value)}")
+    # PostgreSQL text cannot hold NUL or unpaired surrogates: refuse them here, not in the writer's batch.
+    if "\x00" in value:
+        raise _Invalid(f"{key}: contains NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid(f"{key}: not valid UTF-8") from None
+    return value
+
+
+def _boolean(obj: dict[object, object], key: str) -> bool:
+    value = _field(obj, key)
+    if not isinstance(value, bool):
+        raise _Invalid(f"{key}: not a boolean: {_short(value)}")
+    return value
+
+
+def _timestamp(obj: dict[object, object], key: str) -> datetime:
+    value = _field(obj, key)
+    if not isinstance(value, str):
+        raise _Invalid(f"{key}: not a string: {_short(value)}")
+    parsed = parse_rfc3339(value)
+    if parsed is None:
+        raise _Invalid(f"{key}: not RFC 3339: {_short(value)}")
+    return parsed
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    """RFC 3339 date-time -> aware datetime in UTC; digits past microseconds are truncated; None if invalid.
+
+    Stricter than ``datetime.fromisoformat``, which also takes dates without a time or an offset.
+    """
+    m = _RFC3339.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    micro = int((m.group(7) or "").ljust(6, "0")[:6])
+    try:
+        if m.group(8):
+            tz = UTC
+        else:
+            sign = -1 if m.group(9) == "-" else 1
+            oh, om = int(m.group(10)), int(m.group(11))
+            if om > 59:
+                return None
+            tz = timezone(sign * timedelta(hours=oh, minutes=om))
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def compact_json(obj: object, limit: int | None = None) -> str:
+    """Compact JSON text of a decoded element (repr when it is not JSON-serialisable), optionally cut."""
+    try:
+        text = orjson.dumps(obj).decode()
+    except TypeError:  # orjson.JSONEncodeError subclasses TypeError (e.g. ints beyond 64 bits)
+        text = repr(obj)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """First value of a header, looked up case-insensitively (plain dicts and multidicts alike)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def single_line(text: str, limit: int) -> str:
+    """Whitespace and control characters collapsed to single spaces, cut to `limit` characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _short(value: object) -> str:
+    return single_line(repr(value), 60)
+
+
+def json_kind(doc: object) -> str:
+    """'an object', 'a string', ... for messages about a decoded JSON value."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(doc), "a number")
