@@ -1,0 +1,249 @@
+"""The Store: an asyncpg pool and every database operation of the pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, TypeAlias
+
+import asyncpg
+import orjson
+
+from pipeline import errors
+from pipeline.domain import Reject, Repository, RunStats, SyncJob
+from pipeline.store import queries as q
+from pipeline.store.models import Report, UpsertResult
+from pipeline.store.report import build_report
+from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
+
+# Runtime classes are not generic; the aliases exist for the type checker (asyncpg-stubs).
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
+
+def lock_id(key: str) -> int:
+    """A stable signed 64-bit advisory-lock id for a text key (first 8 bytes of its sha256)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+def dedupe_latest(jobs: Sequence[SyncJob]) -> list[SyncJob]:
+    """One job per id, the one with the greatest updated_at (ON CONFLICT cannot touch a row twice)."""
+    latest: dict[int, SyncJob] = {}
+    for job in jobs:
+        seen = latest.get(job.id)
+        if seen is None or job.updated_at >= seen.updated_at:
+            latest[job.id] = job
+    return list(latest.values())
+
+
+def job_record(job: SyncJob) -> tuple[Any, ...]:
+    """The COPY tuple of a job, in queries.JOB_COLUMNS order."""
+    return (
+        job.id,
+        job.namespace,
+        job.repo_name,
+        job.tag,
+        job.status,
+        job.override,
+        job.remote_region_id,
+        job.remote_namespace,
+        job.domain_id,
+        job.domain_name,
+        job.sync_operator_id,
+        job.sync_operator_name,
+        job.created_at,
+        job.updated_at,
+    )
+
+
+async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """Per-connection setup: the upsert's temp table lives as long as the session."""
+    await conn.execute(q.CREATE_INCOMING)
+
+
+class Store:
+    """All reads and writes of the pipeline, on one asyncpg pool."""
+
+    def __init__(self, pool: Pool, dsn: str) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._lock_conn: PoolConnection | None = None
+        self._lock_id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({redact_dsn(self._dsn)})"
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, *, connect_timeout: float = 10.0, min_size: int = 1, max_size: int = 4
+    ) -> Store:
+        """Open a pool; any failure becomes DatabaseUnavailable with a password-free message."""
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=connect_timeout,
+                command_timeout=None,
+                init=_init_connection,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            message = f"cannot connect to PostgreSQL at {redact_dsn(dsn)}: {describe(exc)}"
+            raise errors.DatabaseUnavailable(scrub(message, dsn)) from None
+        return cls(pool, dsn)
+
+    async def close(self) -> None:
+        """Release the lock (if held) and close the pool."""
+        await self.unlock()
+        await self._pool.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- schema and locking -----------------------------------------------------------------------
+
+    async def current_revision(self) -> str | None:
+        """The migration the database is at (None when never migrated)."""
+        with wrap_exceptions(self._dsn, "reading the schema revision"):
+            value = await self._pool.fetchval(q.CURRENT_REVISION)
+        return None if value is None else str(value)
+
+    async def ensure_at_head(self, head: str) -> None:
+        """Raise SchemaNotAtHead unless the database is migrated to ``head``."""
+        current = await self.current_revision()
+        if current != head:
+            raise errors.SchemaNotAtHead(
+                f"database schema is at revision {current or 'none (empty database)'}, expected {head}:"
+                " run `swr-etl migrate`"
+            )
+
+    async def try_lock(self, key: str) -> bool:
+        """Take the advisory lock for ``key`` on a dedicated connection; False if someone else holds it."""
+        if self._lock_conn is not None:
+            raise errors.DatabaseError("this store already holds an advisory lock")
+        ident = lock_id(key)
+        with wrap_exceptions(self._dsn, "taking the crawl lock"):
+            conn = await self._pool.acquire()
+            try:
+                locked = bool(await conn.fetchval(q.TRY_LOCK, ident))
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            if not locked:
+                await self._pool.release(conn)
+                return False
+        self._lock_conn, self._lock_id = conn, ident
+        return True
+
+    async def unlock(self) -> None:
+        """Release the advisory lock taken by try_lock (no-op when none is held)."""
+        conn, ident = self._lock_conn, self._lock_id
+        if conn is None or ident is None:
+            return
+        self._lock_conn = self._lock_id = None
+        try:
+            with wrap_exceptions(self._dsn, "releasing the crawl lock"):
+                await conn.fetchval(q.UNLOCK, ident)
+        finally:
+            # A lost connection released the lock already; the pool discards a broken connection.
+            await self._pool.release(conn)
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    async def start_run(self, sources: list[str], settings_summary: dict[str, Any]) -> int:
+        """Open a crawl_runs row in status 'running' and return its id."""
+        settings = orjson.dumps(settings_summary).decode()
+        with wrap_exceptions(self._dsn, "starting a run"):
+            run_id = await self._pool.fetchval(q.START_RUN, list(sources), settings)
+        return int(run_id)
+
+    async def finish_run(self, run_id: int, status: str, stats: RunStats, error: str | None) -> None:
+        """Close a run with its final status, counters and error message."""
+        s = stats
+        counters = (
+            *(s.repos_ok, s.repos_failed, s.repos_gone, s.repos_flagged, s.pages, s.requests),
+            *(s.jobs_seen, s.inserted, s.updated, s.unchanged, s.rejected, s.unknown_status),
+        )
+        with wrap_exceptions(self._dsn, "finishing a run"):
+            await self._pool.execute(q.FINISH_RUN, run_id, status, *counters, error)
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    async def upsert_jobs(self, region: str, run_id: int, jobs: Sequence[SyncJob]) -> UpsertResult:
+        """Merge one batch in one transaction: COPY to a temp table, then a single INSERT ON CONFLICT."""
+        if not jobs:
+            return UpsertResult(0, 0, 0)
+        records = [job_record(job) for job in dedupe_latest(jobs)]
+        with wrap_exceptions(self._dsn, "writing sync jobs"):
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.copy_records_to_table(q.INCOMING_TABLE, records=records, columns=q.JOB_COLUMNS)
+                row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
+        assert row is not None
+        inserted, updated = int(row["inserted"]), int(row["updated"])
+        return UpsertResult(inserted, updated, len(jobs) - inserted - updated)
+
+    async def fetch_all_jobs(self, region: str | None = None) -> list[SyncJob]:
+        """Every stored job (of one region, or all), ordered by region and id."""
+        with wrap_exceptions(self._dsn, "reading sync jobs"):
+            rows = await self._pool.fetch(q.FETCH_JOBS, region)
+        return [SyncJob(**dict(row)) for row in rows]
+
+    # --- crawl bookkeeping ------------------------------------------------------------------------
+
+    async def record_rejects(
+        self, region: str, run_id: int, repo: Repository, rejects: Sequence[Reject]
+    ) -> None:
+        """Keep invalid records aside with their raw text and reason (all or nothing)."""
+        if not rejects:
+            return
+        rows = [(run_id, region, repo.namespace, repo.name, r.raw, r.reason) for r in rejects]
+        with wrap_exceptions(self._dsn, "recording rejected records"):
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.executemany(q.INSERT_REJECT, rows)
+
+    async def record_repo_issue(  # noqa: PLR0917 (positional signature agreed with the crawler)
+        self,
+        run_id: int,
+        region: str,
+        repo: Repository,
+        kind: str,
+        error_code: str | None,
+        message: str,
+        attempts: int,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record why a repository failed, vanished, was flagged or skipped in this run."""
+        detail_json = None if detail is None else orjson.dumps(detail).decode()
+        args = (run_id, region, repo.namespace, repo.name, kind, error_code, message, attempts, detail_json)
+        with wrap_exceptions(self._dsn, "recording a repository issue"):
+            await self._pool.execute(q.INSERT_REPO_ISSUE, *args)
+
+    async def record_repo_state(  # noqa: PLR0917 (positional signature agreed with the crawler)
+        self,
+        run_id: int,
+        region: str,
+        repo: Repository,
+        status: str,
+        total: int | None,
+        jobs_seen: int,
+        max_job_id: int | None,
+    ) -> None:
+        """Remember how this repository's crawl went (one row per repository, rewritten each run)."""
+        args = (region, repo.namespace, repo.name, run_id, total, jobs_seen, max_job_id, status)
+        with wrap_exceptions(self._dsn, "recording repository state"):
+            await self._pool.execute(q.UPSERT_REPO_STATE, *args)
+
+    # --- reporting --------------------------------------------------------------------------------
+
+    async def report(self, *, stuck_after: timedelta = timedelta(hours=1), top: int = 10) -> Report:
+        """The numbers behind `swr-etl report`, read in one repeatable-read snapshot."""
+        with wrap_exceptions(self._dsn, "building the report"):
+            async with (
+                self._pool.acquire() as conn,
+                conn.transaction(readonly=True, isolation="repeatable_read"),
+            ):
+                return await build_report(conn, stuck_after=stuck_after, top=top)

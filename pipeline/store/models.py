@@ -1,0 +1,90 @@
+"""Frozen results the store hands back: upsert counters and report rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.domain import SyncJob
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What one upsert batch did; the three add up to the number of jobs given."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    """Number of jobs in one status."""
+
+    status: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFailureRate:
+    """Failed (failed + timeout) jobs among all jobs syncing to one target region."""
+
+    remote_region_id: str
+    total: int
+    failed: int
+    rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class RepoFailures:
+    """A repository with failed (failed + timeout) jobs."""
+
+    region: str
+    namespace: str
+    repo_name: str
+    failed: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class StuckJob:
+    """A waiting or running job that has not been updated for a while."""
+
+    region: str
+    job: SyncJob
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One crawl_runs row."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    sources: tuple[str, ...]
+    repos_ok: int
+    repos_failed: int
+    repos_gone: int
+    repos_flagged: int
+    pages: int
+    requests: int
+    jobs_seen: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    unknown_status: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything `swr-etl report` prints."""
+
+    by_status: tuple[StatusCount, ...]
+    failure_by_region: tuple[RegionFailureRate, ...]
+    top_failing: tuple[RepoFailures, ...]
+    stuck_count: int
+    stuck_oldest: tuple[StuckJob, ...]
+    latest_run: RunSummary | None

@@ -1,0 +1,145 @@
+"""Every SQL statement the application runs, each with a one-line comment on what it does."""
+
+from __future__ import annotations
+
+# Data columns of sync_jobs in the order the upsert copies them (region comes as a parameter).
+JOB_COLUMNS: tuple[str, ...] = (
+    "id",
+    "namespace",
+    "repo_name",
+    "tag",
+    "status",
+    "override",
+    "remote_region_id",
+    "remote_namespace",
+    "domain_id",
+    "domain_name",
+    "sync_operator_id",
+    "sync_operator_name",
+    "created_at",
+    "updated_at",
+)
+_DATA = JOB_COLUMNS[1:]
+
+INCOMING_TABLE = "sync_jobs_incoming"
+
+# Session temp table the upsert COPYs into; emptied at every commit so batches never mix.
+CREATE_INCOMING = f"""
+CREATE TEMP TABLE IF NOT EXISTS {INCOMING_TABLE} (
+    id bigint, namespace text, repo_name text, tag text, status text, override boolean,
+    remote_region_id text, remote_namespace text, domain_id text, domain_name text,
+    sync_operator_id text, sync_operator_name text, created_at timestamptz, updated_at timestamptz
+) ON COMMIT DELETE ROWS
+"""
+
+# Merge the copied batch: insert new jobs; update a job only when its data changed AND the observation
+# is not older than the stored one; identical or older observations leave the row untouched (no
+# new tuple). Returns (inserted, updated) counted from xmax = 0 (a fresh insert).
+UPSERT_JOBS = f"""
+WITH merged AS (
+    INSERT INTO sync_jobs AS j (region, {", ".join(JOB_COLUMNS)}, first_seen_at, last_seen_at, last_run_id)
+    SELECT $1, {", ".join(JOB_COLUMNS)}, now(), now(), $2 FROM pg_temp.{INCOMING_TABLE}
+    ON CONFLICT (region, id) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _DATA)},
+        last_seen_at = EXCLUDED.last_seen_at, last_run_id = EXCLUDED.last_run_id
+    WHERE ({", ".join(f"j.{c}" for c in _DATA)})
+          IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})
+      AND EXCLUDED.updated_at >= j.updated_at
+    RETURNING (j.xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+FROM merged
+"""
+
+# Every stored job (optionally of one region), for tests and small exports.
+FETCH_JOBS = f"""
+SELECT {", ".join(JOB_COLUMNS)} FROM sync_jobs WHERE $1::text IS NULL OR region = $1 ORDER BY region, id
+"""
+
+# The migration the database is at (NULL when never migrated; to_regclass avoids an error).
+CURRENT_REVISION = """
+SELECT CASE WHEN to_regclass('alembic_version') IS NULL THEN NULL
+            ELSE (SELECT version_num FROM alembic_version LIMIT 1) END
+"""
+
+# Take a session-level advisory lock without waiting.
+TRY_LOCK = "SELECT pg_try_advisory_lock($1::bigint)"
+
+# Release a session-level advisory lock.
+UNLOCK = "SELECT pg_advisory_unlock($1::bigint)"
+
+# Open a run row in status 'running'.
+START_RUN = "INSERT INTO crawl_runs (sources, settings) VALUES ($1, $2::jsonb) RETURNING id"
+
+# Close a run: final status, counters and the error (if any).
+FINISH_RUN = """
+UPDATE crawl_runs SET finished_at = now(), status = $2, repos_ok = $3, repos_failed = $4, repos_gone = $5,
+    repos_flagged = $6, pages = $7, requests = $8, jobs_seen = $9, inserted = $10, updated = $11,
+    unchanged = $12, rejected = $13, unknown_status = $14, error = $15
+WHERE id = $1
+"""
+
+# Keep one invalid record aside with its raw text and the reason.
+INSERT_REJECT = """
+INSERT INTO sync_job_rejects (run_id, region, namespace, repo_name, raw, reason)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+# Record one repository's problem in a run.
+INSERT_REPO_ISSUE = """
+INSERT INTO crawl_repo_issues
+    (run_id, region, namespace, repo_name, kind, error_code, message, attempts, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+"""
+
+# Remember how a repository's crawl went (one row per repository, overwritten every run).
+UPSERT_REPO_STATE = """
+INSERT INTO crawl_repositories AS r
+    (region, namespace, repo_name, last_run_id, last_crawled_at, last_total, jobs_seen, max_job_id,
+     last_status)
+VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8)
+ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
+    last_run_id = EXCLUDED.last_run_id, last_crawled_at = EXCLUDED.last_crawled_at,
+    last_total = EXCLUDED.last_total, jobs_seen = EXCLUDED.jobs_seen,
+    max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status
+"""
+
+# Report: number of jobs per status, most frequent first.
+REPORT_BY_STATUS = (
+    "SELECT status, count(*) AS count FROM sync_jobs GROUP BY status ORDER BY count DESC, status"
+)
+
+# Report: failure (failed + timeout) rate per target region over all its jobs.
+REPORT_FAILURE_BY_REGION = """
+SELECT remote_region_id, count(*) AS total,
+       count(*) FILTER (WHERE status IN ('failed', 'timeout')) AS failed
+FROM sync_jobs GROUP BY remote_region_id ORDER BY failed DESC, total DESC, remote_region_id
+"""
+
+# Report: repositories with the most failed (failed + timeout) jobs.
+REPORT_TOP_FAILING = """
+SELECT region, namespace, repo_name,
+       count(*) FILTER (WHERE status IN ('failed', 'timeout')) AS failed, count(*) AS total
+FROM sync_jobs GROUP BY region, namespace, repo_name
+HAVING count(*) FILTER (WHERE status IN ('failed', 'timeout')) > 0
+ORDER BY failed DESC, total DESC, region, namespace, repo_name LIMIT $1
+"""
+
+# Report: how many waiting/running jobs have not moved for longer than $1.
+REPORT_STUCK_COUNT = """
+SELECT count(*) FROM sync_jobs WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
+"""
+
+# Report: the oldest of those stuck jobs.
+REPORT_STUCK_OLDEST = f"""
+SELECT region, {", ".join(JOB_COLUMNS)} FROM sync_jobs
+WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
+ORDER BY updated_at, region, id LIMIT $2
+"""
+
+# Report: the most recent run.
+REPORT_LATEST_RUN = """
+SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged,
+       pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error
+FROM crawl_runs ORDER BY id DESC LIMIT 1
+"""
