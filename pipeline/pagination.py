@@ -1,0 +1,186 @@
+"""Page planning for ShowSyncJob: which offsets to fetch next, given what the pages so far brought.
+
+Pure and synchronous. The crawler asks for offset 0, reports every page with ``on_page`` and fetches the
+offsets it gets back (concurrently, under its global bound) until ``done``. The API's largest page size is
+undocumented and the server may serve fewer items than ``limit``, so the planner advances by the items that
+actually arrived and never trusts ``limit`` alone; a lying Content-Range can only cost a bounded number of
+requests (``cap``), and every oddity it sees is reported in ``flags``.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["DEFAULT_MAX_EXTENSIONS", "DEFAULT_MAX_REQUESTS", "PagePlanner"]
+
+DEFAULT_MAX_REQUESTS = 10_000
+DEFAULT_MAX_EXTENSIONS = 5
+
+# Flags, in the order they are first raised.
+NO_CONTENT_RANGE = "no_content_range"
+COUNT_MISMATCH = "count_mismatch"
+TOTAL_CHANGED = "total_changed"
+TOTAL_UNSTABLE = "total_unstable"
+SHORT_OF_TOTAL = "short_of_total"
+REPEATED_PAGE = "repeated_page"
+OVERLAPPING_PAGE = "overlapping_page"
+REQUEST_CAP_REACHED = "request_cap_reached"
+
+
+class PagePlanner:
+    """Plans the offsets of one repository's crawl; see the module docstring."""
+
+    def __init__(
+        self, limit: int, *, max_requests: int | None = None, max_extensions: int = DEFAULT_MAX_EXTENSIONS
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, not {limit}")
+        if max_requests is not None and max_requests < 1:
+            raise ValueError(f"max_requests must be >= 1, not {max_requests}")
+        self.limit = limit
+        self.ceiling = DEFAULT_MAX_REQUESTS if max_requests is None else max_requests
+        self.max_extensions = max_extensions
+        self.page_size: int | None = None  # effective page size: limit, or the server's smaller cap
+        self.total: int | None = None  # latest total reported
+        self.extensions = 0
+        self.requests_made = 0
+        self._max_total = 0
+        self._requested: set[int] = set()
+        self._outstanding: set[int] = set()
+        self._received: dict[int, int] = {}  # offset -> item count of every page reported
+        self._frontier = 0  # end of everything received or planned so far
+        self._widest = limit  # largest span a page may cover, for the gap-fill coverage check
+        self._flags: dict[str, None] = {}  # an ordered set
+
+    # --- what the crawler reads ---------------------------------------------------------------------
+
+    @property
+    def outstanding(self) -> frozenset[int]:
+        """Offsets handed out and not yet reported."""
+        return frozenset(self._outstanding)
+
+    @property
+    def done(self) -> bool:
+        """Nothing outstanding and nothing more to ask (False before ``first_offsets``)."""
+        return self.requests_made > 0 and not self._outstanding
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Anomalies seen so far, each once, in the order they were first seen."""
+        return tuple(self._flags)
+
+    @property
+    def cap(self) -> int:
+        """Most requests this repository may cost: 2 x the pages the largest total needs + 10, bounded."""
+        if self.total is None and self._max_total == 0:
+            return self.ceiling
+        pages = math.ceil(self._max_total / (self.page_size or self.limit))
+        return min(self.ceiling, 2 * pages + 10)
+
+    # --- what the crawler tells it -----------------------------------------------------------------
+
+    def first_offsets(self) -> list[int]:
+        """The first request: offset 0 (its answer reveals the total and the server's page size)."""
+        if self.requests_made:
+            raise RuntimeError("first_offsets() called twice")
+        return self._hand_out([0])
+
+    def on_page(
+        self, offset: int, item_count: int, new_ids: int, total: int | None, *, count: int | None = None
+    ) -> list[int]:
+        """Record the page requested at ``offset``; return the offsets to request next (maybe several).
+
+        ``new_ids``: items whose id this run had not seen in this repository yet. ``total`` and ``count``:
+        from the page's Content-Range, None when it was missing or malformed.
+        """
+        if offset not in self._outstanding:
+            raise ValueError(f"offset {offset} was not requested or was already reported")
+        self._outstanding.discard(offset)
+        self._received[offset] = item_count
+        self._frontier = max(self._frontier, offset + item_count)
+        self._widest = max(self._widest, item_count)
+        self._note_header(item_count, total, count)
+        if self.page_size is None:
+            self.page_size = self._first_page_size(offset, item_count)
+        elif item_count > self.page_size:
+            self.page_size = min(item_count, self.limit)  # the server raised its cap: plan with it
+        if item_count and not new_ids:
+            self._flag(REPEATED_PAGE)  # the server ignores the offset or serves stale pages: stop here
+            return []
+        if new_ids < item_count:
+            self._flag(OVERLAPPING_PAGE)
+        wanted = self._follow_ups(offset, item_count)
+        return self._hand_out(wanted)
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    def _note_header(self, item_count: int, total: int | None, count: int | None) -> None:
+        if count is not None and count != item_count:
+            self._flag(COUNT_MISMATCH)
+        if total is None:
+            self._flag(NO_CONTENT_RANGE)  # keep the last total we were told, if any
+            return
+        if self.total is not None and total != self.total:
+            self._flag(TOTAL_CHANGED)
+        if total > self._max_total and self.total is not None:
+            self.extensions += 1
+        self.total = total
+        self._max_total = max(self._max_total, total)
+
+    def _first_page_size(self, offset: int, item_count: int) -> int:
+        # A first page shorter than limit that is not the end means the server caps pages at that size.
+        if 0 < item_count < self.limit and (self.total is None or self.total > offset + item_count):
+            return item_count
+        return self.limit
+
+    def _follow_ups(self, offset: int, item_count: int) -> list[int]:
+        size = self.page_size or self.limit
+        if self.total is None:
+            # Sequential: a full page means there may be more; an empty or short page is the end.
+            return [offset + item_count] if item_count >= size else []
+        if item_count == 0:
+            if offset < self.total:
+                self._flag(SHORT_OF_TOTAL)
+            return []
+        wanted = []
+        expected = min(size, self.total - offset)
+        if item_count < expected and not self._covered(offset + item_count):
+            wanted.append(offset + item_count)  # gap fill: the server served less than a page
+        frontier = max([self._frontier, *(o + size for o in wanted)])
+        return wanted + self._extend_to_total(frontier, size)
+
+    def _extend_to_total(self, frontier: int, size: int) -> list[int]:
+        """Offsets from the end of what is received or planned up to the total, one page apart."""
+        assert self.total is not None
+        if frontier >= self.total:
+            return []
+        if self.extensions > self.max_extensions:
+            self._flag(TOTAL_UNSTABLE)  # a total that keeps growing is not chased forever
+            return []
+        return list(range(frontier, self.total, size))
+
+    def _covered(self, position: int) -> bool:
+        """Whether a page received or in flight already spans ``position``."""
+        size = self.page_size or self.limit
+        for start in range(max(0, position - self._widest + 1), position + 1):
+            if start in self._outstanding and position < start + size:
+                return True
+            if position < start + self._received.get(start, 0):
+                return True
+        return False
+
+    def _hand_out(self, offsets: list[int]) -> list[int]:
+        fresh = [o for o in offsets if o not in self._requested]
+        room = max(0, self.cap - self.requests_made)
+        if len(fresh) > room:
+            self._flag(REQUEST_CAP_REACHED)
+            fresh = fresh[:room]
+        self._requested.update(fresh)
+        self._outstanding.update(fresh)
+        self.requests_made += len(fresh)
+        if self.page_size is not None:  # offset 0's span is unknown until it answers
+            self._frontier = max([self._frontier, *(o + self.page_size for o in fresh)])
+        return fresh
+
+    def _flag(self, name: str) -> None:
+        self._flags.setdefault(name, None)
