@@ -1,0 +1,60 @@
+"""Retry delays: exponential backoff with full jitter, and Retry-After honoured exactly.
+
+Pure: the random draw is passed in, so every delay is testable; the adapter does the sleeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.errors import RetryableError
+
+__all__ = ["BackoffPolicy", "backoff_delay", "retry_delay", "should_retry"]
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffPolicy:
+    """How long to wait between attempts and how many attempts to make (the first one included)."""
+
+    base: float
+    cap: float
+    attempts: int
+    max_retry_after: float
+
+    def __post_init__(self) -> None:
+        if self.base < 0 or self.cap < 0 or self.max_retry_after < 0:
+            raise ValueError("backoff delays must be >= 0")
+        if self.attempts < 1:
+            raise ValueError("attempts must be >= 1")
+
+
+def backoff_delay(policy: BackoffPolicy, attempt: int, rand: float) -> float:
+    """Full jitter: ``rand * min(cap, base * 2**attempt)`` for attempt 0, 1, ... and rand in [0, 1)."""
+    if attempt < 0:
+        raise ValueError(f"attempt must be >= 0, not {attempt}")
+    if not 0.0 <= rand < 1.0:
+        raise ValueError(f"rand must be in [0, 1), not {rand}")
+    # Cap the exponent first: 2**attempt as a float overflows long before anyone retries that often.
+    ceiling = policy.cap if attempt >= 64 else min(policy.cap, policy.base * 2**attempt)
+    return rand * ceiling
+
+
+def retry_delay(policy: BackoffPolicy, attempt: int, rand: float, retry_after: float | None) -> float | None:
+    """Seconds to wait after attempt number ``attempt`` (0-based) failed, or None to give up.
+
+    None when that was the last of ``policy.attempts`` attempts, or when the server asks for a wait longer
+    than ``max_retry_after``: a Retry-After is honoured exactly, never shortened by jitter, so one we will
+    not wait for is a failure, not a retry.
+    """
+    if attempt + 1 >= policy.attempts:
+        return None
+    if retry_after is not None:
+        if retry_after > policy.max_retry_after:
+            return None
+        return max(retry_after, 0.0)
+    return backoff_delay(policy, attempt, rand)
+
+
+def should_retry(exc: BaseException) -> bool:
+    """Whether the same request may succeed later (transport failures, 408/429/5xx, malformed 200s)."""
+    return isinstance(exc, RetryableError)
