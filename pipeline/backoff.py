@@ -40,14 +40,12 @@ def backoff_delay(policy: BackoffPolicy, attempt: int, rand: float) -> float:
 
 
 def retry_delay(policy: BackoffPolicy, attempt: int, rand: float, retry_after: float | None) -> float | None:
-    """Seconds to wait after attempt number ``attempt`` (0-based) failed, or None to give up.
+    """Seconds to wait before retrying, or None to give up on this failure.
 
-    None when that was the last of ``policy.attempts`` attempts, or when the server asks for a wait longer
-    than ``max_retry_after``: a Retry-After is honoured exactly, never shortened by jitter, so one we will
-    not wait for is a failure, not a retry.
+    A Retry-After is honoured exactly, never shortened by jitter; one longer than ``max_retry_after`` is a
+    wait we will not make, so it returns None (a failure, not a retry). Without one: ``backoff_delay``.
+    Counting attempts against ``policy.attempts`` is the caller's job (this only knows the exponent).
     """
-    if attempt + 1 >= policy.attempts:
-        return None
     if retry_after is not None:
         if retry_after > policy.max_retry_after:
             return None
