@@ -1,0 +1,165 @@
+"""The thin aiohttp shell around the sans-I/O core: one session, timeouts, retries, back-pressure, auth."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aiohttp
+from yarl import URL
+
+from pipeline import sansio
+from pipeline.auth import Authenticator
+from pipeline.backoff import BackoffPolicy, retry_delay
+from pipeline.domain import JobPage, Repository
+from pipeline.errors import (
+    ApiError,
+    AuthError,
+    RetriesExhausted,
+    RetryableError,
+    SwrEtlError,
+    TransientApiError,
+    TransportError,
+)
+from pipeline.limiter import AdaptiveLimiter
+from pipeline.logs import get_logger
+from pipeline.settings import HttpSettings
+
+T = TypeVar("T")
+Decoder = Callable[[int, Mapping[str, str], bytes], T]
+log = get_logger(__name__)
+
+# Wait a hair longer than Retry-After: the server measures from when it answered, we from when we read it.
+RETRY_AFTER_MARGIN_S = 0.01
+
+
+def client_timeout(http: HttpSettings) -> aiohttp.ClientTimeout:
+    """Per-request timeouts from settings."""
+    return aiohttp.ClientTimeout(total=http.total_timeout, sock_connect=http.connect_timeout, sock_read=http.read_timeout)
+
+
+def make_session(http: HttpSettings) -> aiohttp.ClientSession:
+    """The one session of a run; its connector allows as many connections as requests may be in flight."""
+    connector = aiohttp.TCPConnector(limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True)
+    return aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters the run summary reports."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+
+class SwrClient:
+    """GET calls to one SWR endpoint with retries (exponential backoff, full jitter, Retry-After honoured)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        endpoint: str,
+        auth: Authenticator,
+        limiter: AdaptiveLimiter,
+        http: HttpSettings,
+        *,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._endpoint = endpoint.rstrip("/")
+        self._auth = auth
+        self._limiter = limiter
+        self._timeout = client_timeout(http)
+        self._policy = BackoffPolicy(
+            base=http.backoff_base, cap=http.backoff_cap, attempts=http.retry_attempts, max_retry_after=http.max_retry_after
+        )
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.stats = ClientStats()
+
+    async def fetch_job_page(self, repo: Repository, offset: int, limit: int, order: str = "asc") -> JobPage:
+        """One ShowSyncJob page of a repository."""
+        path = sansio.sync_job_path(repo.namespace, repo.name)
+        query = sansio.sync_job_query(limit, offset, order)
+
+        def decode(status: int, headers: Mapping[str, str], body: bytes) -> JobPage:
+            return sansio.decode_job_page(status, headers, body, offset=offset, limit=limit)
+
+        return await self.call(path, query, decode)
+
+    async def list_namespaces(self) -> list[str]:
+        """Every namespace the credentials can see (ListNamespaces is not paged)."""
+        return await self.call(sansio.NAMESPACES_PATH, "", sansio.decode_namespaces)
+
+    async def list_repos_page(self, limit: int, offset: int, namespace: str | None) -> sansio.ReposPage:
+        """One ListReposDetails page (namespace matched fuzzily by the API)."""
+        query = sansio.repos_query(limit, offset, namespace=namespace)
+        return await self.call(sansio.REPOS_PATH, query, sansio.decode_repos_page)
+
+    async def call(self, path: str, query: str, decode: Decoder[T]) -> T:
+        """Send GET path?query until it decodes, a non-retryable error, or the retries run out."""
+        url = URL(self._endpoint + path + (f"?{query}" if query else ""), encoded=True)
+        attempt, refreshed = 0, False
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(url, decode)
+            except _Unauthorized as unauthorized:
+                if not refreshed and await self._auth.refresh(unauthorized.sent):
+                    refreshed, attempt = True, attempt - 1
+                    continue
+                raise AuthError(
+                    unauthorized.error.status,
+                    unauthorized.error.code,
+                    unauthorized.error.error_message,
+                    mode=self._auth.mode,
+                ) from None
+            except RetryableError as error:
+                delay = self._after_failure(error, attempt)
+                if delay is None:
+                    raise RetriesExhausted(error, attempt) from None
+                log.debug("request_retry", path=path, attempt=attempt, delay=round(delay, 3), error=error.message)
+                self.stats.retries += 1
+                await self._sleep(delay)
+
+    async def _attempt(self, url: URL, decode: Decoder[T]) -> T:
+        headers = await self._auth.headers("GET", url)
+        self.stats.requests += 1
+        try:
+            async with self._limiter.slot():
+                async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
+                    body = await resp.read()
+                    status, resp_headers = resp.status, resp.headers
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+        if status in (401, 403):
+            raise _Unauthorized(sansio.decode_error(status, resp_headers, body), headers)
+        result = decode(status, resp_headers, body)
+        self._limiter.on_success()
+        return result
+
+    def _after_failure(self, error: SwrEtlError, attempt: int) -> float | None:
+        retry_after = error.retry_after if isinstance(error, RetryableError) else None
+        if isinstance(error, TransientApiError) and error.status == 429:
+            self.stats.throttled += 1
+            self._limiter.on_throttle(retry_after)
+        if attempt >= self._policy.attempts:
+            return None
+        delay = retry_delay(self._policy, attempt, self._rng.random(), retry_after)
+        if delay is not None and retry_after is not None:
+            delay += RETRY_AFTER_MARGIN_S
+        return delay
+
+
+class _Unauthorized(Exception):
+    """A 401/403, with the headers that were sent (to tell which token failed)."""
+
+    def __init__(self, error: ApiError, sent: Mapping[str, str]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.sent = sent

@@ -1,0 +1,188 @@
+"""Fan out over a source's repositories: each is paged (first page, then the rest concurrently) under the
+client's global bound on requests in flight, and its pages go to the writer's bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from pipeline import discovery
+from pipeline.client import SwrClient
+from pipeline.domain import JobPage, Repository, RunStats, SyncJob
+from pipeline.errors import ApiError, AuthError, NotFound, RepositoryError, RetriesExhausted, SwrEtlError
+from pipeline.logs import get_logger
+from pipeline.pagination import PagePlanner
+from pipeline.settings import HttpSettings, SourceSettings
+from pipeline.writer import Item, PageBatch, RepoOutcome
+
+log = get_logger(__name__)
+
+# Flags that mean the API's answers could not be trusted (as opposed to data that changed under us).
+SUSPICIOUS_FLAGS = frozenset(
+    {"repeated_page", "count_mismatch", "short_of_total", "request_cap_reached", "no_content_range", "offset_mismatch"}
+)
+# 404 with this gateway code means our path is wrong, not that the repository is gone.
+ROUTE_NOT_FOUND = "APIGW.0101"
+
+
+def page_problems(page: JobPage) -> list[str]:
+    """Inconsistencies between a page's Content-Range and its body."""
+    cr = page.content_range
+    if cr is None:
+        return ["no_content_range"]
+    problems = []
+    if cr.count != page.item_count:
+        problems.append("count_mismatch")
+    if cr.offset != page.offset:
+        problems.append("offset_mismatch")
+    return problems
+
+
+class SourceCrawler:
+    """Crawls one source (endpoint + credentials + selection) into the writer's queue."""
+
+    def __init__(
+        self,
+        client: SwrClient,
+        source: SourceSettings,
+        http: HttpSettings,
+        queue: asyncio.Queue[Item],
+        stats: RunStats,
+        stopping: Callable[[], bool],
+    ) -> None:
+        self._client = client
+        self._source = source
+        self._http = http
+        self._queue = queue
+        self._stats = stats
+        self._stopping = stopping
+
+    async def run(self) -> None:
+        """Discover and crawl every repository; repositories fail alone, auth failures abort."""
+        repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=self._http.repos_in_flight)
+        workers = [asyncio.create_task(self._worker(repos)) for _ in range(self._http.repos_in_flight)]
+        try:
+            await self._discover_into(repos)
+            for _ in workers:
+                await repos.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+
+    async def _discover_into(self, repos: asyncio.Queue[Repository | None]) -> None:
+        source = self._source
+        if source.repositories:
+            for repo in dict.fromkeys(source.repositories):
+                if self._stopping():
+                    return
+                await repos.put(repo)
+            return
+        try:
+            namespaces = list(source.namespaces) or sorted(await self._client.list_namespaces())
+        except RepositoryError as exc:
+            await self._record_failure(Repository("*", "*"), exc, kind="failed")
+            return
+        log.info("namespaces_discovered", region=source.region, count=len(namespaces))
+        for namespace in dict.fromkeys(namespaces):
+            try:
+                async for repo in discovery.repositories_of(self._client, namespace):
+                    if self._stopping():
+                        return
+                    await repos.put(repo)
+            except RepositoryError as exc:
+                await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+
+    async def _worker(self, repos: asyncio.Queue[Repository | None]) -> None:
+        while (repo := await repos.get()) is not None:
+            if self._stopping():
+                self._stats.skipped_repos += 1
+                continue
+            await self._crawl_repo(repo)
+
+    async def _crawl_repo(self, repo: Repository) -> None:
+        try:
+            outcome = await self._page_through(repo)
+        except AuthError:
+            raise
+        except RepositoryError as exc:
+            await self._record_failure(repo, exc, kind=_failure_kind(exc))
+            return
+        if outcome.status == "ok":
+            self._stats.repos_ok += 1
+        else:
+            self._stats.repos_flagged += 1
+            log.warning("repo_flagged", repo=repo.full_name, flags=outcome.message, total=outcome.total)
+        log.debug("repo_done", repo=repo.full_name, jobs=outcome.jobs_seen, total=outcome.total)
+        await self._queue.put(outcome)
+
+    async def _page_through(self, repo: Repository) -> RepoOutcome:
+        limit = self._http.page_size
+        planner = PagePlanner(limit, max_requests=self._http.max_requests_per_repo)
+        seen: set[int] = set()
+        problems: set[str] = set()
+        total: int | None = None
+        tasks: dict[asyncio.Task[JobPage], int] = {}
+
+        def spawn(offsets: list[int]) -> None:
+            for offset in offsets:
+                tasks[asyncio.create_task(self._client.fetch_job_page(repo, offset, limit))] = offset
+
+        spawn(planner.first_offsets())
+        try:
+            while tasks:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    offset = tasks.pop(task)
+                    page = task.result()
+                    fresh = [job for job in page.jobs if job.id not in seen]
+                    seen.update(job.id for job in fresh)
+                    problems.update(page_problems(page))
+                    page_total = page.content_range.total if page.content_range else None
+                    total = page_total if page_total is not None else total
+                    await self._hand_over(repo, page, fresh)
+                    new_items = len(fresh) + len(page.rejects)
+                    spawn(planner.on_page(offset, page.item_count, new_items, page_total))
+        finally:
+            for task in tasks:
+                task.cancel()
+        flags = sorted((problems | set(planner.flags)) & SUSPICIOUS_FLAGS)
+        return RepoOutcome(
+            region=self._source.region,
+            repo=repo,
+            status="flagged" if flags else "ok",
+            total=total,
+            jobs_seen=len(seen),
+            max_job_id=max(seen) if seen else None,
+            message=", ".join(flags) if flags else None,
+            detail={"flags": flags, "planner_flags": list(planner.flags)} if flags else None,
+        )
+
+    async def _hand_over(self, repo: Repository, page: JobPage, fresh: list[SyncJob]) -> None:
+        stats = self._stats
+        stats.pages += 1
+        stats.jobs_seen += len(fresh)
+        stats.rejected += len(page.rejects)
+        stats.unknown_status += sum(1 for job in fresh if not job.status_known)
+        if fresh or page.rejects:
+            await self._queue.put(PageBatch(self._source.region, repo, fresh, page.rejects))
+
+    async def _record_failure(self, repo: Repository, exc: SwrEtlError, *, kind: str) -> None:
+        last = exc.last if isinstance(exc, RetriesExhausted) else exc
+        code = last.code if isinstance(last, ApiError) else None
+        attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
+        if kind == "gone":
+            self._stats.repos_gone += 1
+            log.info("repo_gone", repo=repo.full_name, error_code=code)
+        else:
+            self._stats.repos_failed += 1
+            log.warning("repo_failed", repo=repo.full_name, error_code=code, error=exc.message, attempts=attempts)
+        await self._queue.put(
+            RepoOutcome(self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts)
+        )
+
+
+def _failure_kind(exc: SwrEtlError) -> str:
+    if isinstance(exc, NotFound) and exc.code != ROUTE_NOT_FOUND:
+        return "gone"
+    return "failed"

@@ -1,0 +1,75 @@
+"""`swr-etl demo`: the main job on embedded defaults, needing nothing installed.
+
+An embedded PostgreSQL in a git-ignored data folder (unless a database URL is configured), the simulator
+in-process, then migrate, crawl and report. A second demo reuses the data: the crawl then writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from pipeline import migrate
+from pipeline.embedded_db import EmbeddedPostgres
+from pipeline.logs import get_logger
+from pipeline.report import print_report
+from pipeline.run import StopRequest, run_crawl
+from pipeline.settings import Secret, Settings, SourceSettings
+from pipeline.simulator.config import SimulatorConfig
+from pipeline.simulator.server import running_simulator
+
+log = get_logger(__name__)
+DEMO_DATABASE = "swr_etl_demo"
+
+
+async def ensure_database(server_dsn: str, name: str) -> str:
+    """Create database `name` on the server when missing; return its DSN."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    parts = urlsplit(server_dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopRequest) -> int:
+    """Start what is missing, crawl the simulator into PostgreSQL, print the report."""
+    embedded: EmbeddedPostgres | None = None
+    if settings.database.url is None:
+        data_dir = Path(args.data_dir or settings.data_dir) / "postgres"
+        print(f"starting embedded PostgreSQL in {data_dir} ...", flush=True)
+        embedded = EmbeddedPostgres(data_dir)
+        server_dsn = await asyncio.to_thread(embedded.start)
+        database_url = await ensure_database(server_dsn, DEMO_DATABASE)
+    else:
+        database_url = settings.database.url.reveal()
+    try:
+        await migrate.upgrade_to_head_async(database_url)
+        sim_config = SimulatorConfig(
+            port=0, seed=args.seed, namespaces=args.namespaces, repos_per_namespace=args.repos_per_namespace
+        )
+        async with running_simulator(sim_config) as sim:
+            print(f"simulator at {sim.url}: {len(sim.repositories())} repositories", flush=True)
+            source = SourceSettings(endpoint=sim.url, region=sim_config.region, token=Secret(sim_config.token))
+            crawl_settings = replace(
+                settings, sources=(source,), database=replace(settings.database, url=Secret(database_url))
+            )
+            outcome = await run_crawl(crawl_settings, stop)
+            print(outcome.summary(), flush=True)
+        print()
+        await print_report(database_url, stuck_after_minutes=60, top=10)
+        if embedded is not None:
+            print(f"\ndata kept in {embedded.data_dir}; query it with: psql '{database_url}'")
+        return outcome.exit_code
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+

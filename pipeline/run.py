@@ -1,0 +1,216 @@
+"""One crawl run: lock, open the run row, crawl every source into the writer, close the run with a status.
+
+Statuses and exit codes: ok 0, partial 3 (some repositories failed), failed 1, interrupted 130/143.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from pipeline import migrate
+from pipeline.auth import make_authenticator
+from pipeline.client import SwrClient, client_timeout, make_session
+from pipeline.crawler import SourceCrawler
+from pipeline.domain import RunStats
+from pipeline.errors import CrawlLocked, DatabaseError, FatalError, SwrEtlError
+from pipeline.limiter import AdaptiveLimiter
+from pipeline.logs import get_logger
+from pipeline.settings import Settings, SourceSettings
+from pipeline.store import Store
+from pipeline.writer import Item, Writer
+
+log = get_logger(__name__)
+
+EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
+SIGNAL_EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+@dataclass
+class StopRequest:
+    """Set by the CLI's signal handlers: stop starting repositories, commit what is in flight, exit."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    signum: signal.Signals | None = None
+
+    def request(self, signum: signal.Signals) -> None:
+        self.signum = self.signum or signum
+        self.event.set()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How the run ended."""
+
+    run_id: int
+    status: str
+    exit_code: int
+    stats: RunStats
+    seconds: float
+    error: str | None = None
+
+    def summary(self) -> str:
+        """The one-line summary `swr-etl crawl` ends with."""
+        s = self.stats
+        repos = s.repos_ok + s.repos_flagged + s.repos_failed + s.repos_gone
+        line = (
+            f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, {s.repos_gone} gone, "
+            f"{s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, {s.jobs_seen} jobs, "
+            f"{s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, {s.unknown_status} unknown status, "
+            f"{self.seconds:.1f} s"
+        )
+        return line + (f" — {self.error}" if self.error else "")
+
+
+def settings_summary(settings: Settings) -> dict[str, Any]:
+    """What crawl_runs.settings keeps: never a credential."""
+    return {
+        "sources": [
+            {
+                "endpoint": s.endpoint,
+                "region": s.region,
+                "auth": s.auth_mode,
+                "namespaces": list(s.namespaces),
+                "repositories": len(s.repositories),
+            }
+            for s in settings.sources
+        ],
+        "concurrency": settings.http.concurrency,
+        "page_size": settings.http.page_size,
+        "batch_size": settings.database.batch_size,
+    }
+
+
+def lock_key(sources: tuple[SourceSettings, ...]) -> str:
+    """The advisory-lock name of this set of sources (the same configuration cannot run twice at once)."""
+    return "|".join(sorted(s.lock_key for s in sources))
+
+
+async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
+    """Crawl every configured source into the database; never raises for a repository's failure."""
+    assert settings.database.url is not None
+    store = await Store.connect(settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout)
+    try:
+        await store.ensure_at_head(migrate.head_revision())
+        if not await store.try_lock(lock_key(settings.sources)):
+            raise CrawlLocked("another crawl of the same source is running against this database")
+        try:
+            return await _run_locked(settings, store, stop)
+        finally:
+            with contextlib.suppress(DatabaseError):
+                await store.unlock()
+    finally:
+        await store.close()
+
+
+async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> RunOutcome:
+    started = time.monotonic()
+    stats = RunStats()
+    run_id = await store.start_run([s.region for s in settings.sources], settings_summary(settings))
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    log.info("run_started", sources=[s.region for s in settings.sources], concurrency=settings.http.concurrency)
+    queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
+    writer = Writer(store, run_id, queue, stats, settings.database)
+    writer_task = asyncio.create_task(writer.run(), name="writer")
+    crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    stop_task = asyncio.create_task(stop.event.wait(), name="stop")
+    status, exit_code, error = "ok", EXIT_OK, None
+    try:
+        await asyncio.wait({crawl_task, writer_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if writer_task.done():
+            crawl_task.cancel()
+            raise writer_task.exception() or DatabaseError("writer stopped early")
+        if stop.event.is_set() and not crawl_task.done():
+            crawl_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await crawl_task
+        status, exit_code = _status_of(stats)
+    except FatalError as exc:
+        status, exit_code, error = "failed", exc.exit_code, exc.message
+        crawl_task.cancel()
+    finally:
+        stop_task.cancel()
+    if stop.signum is not None and status != "failed":
+        status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
+    error = await _drain_writer(queue, writer_task, settings.grace_period, error)
+    if error and status in ("ok", "partial", "interrupted") and not stop.signum:
+        status, exit_code = "failed", EXIT_FATAL
+    seconds = time.monotonic() - started
+    outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
+    try:
+        await store.finish_run(run_id, status, stats, error)
+    except DatabaseError as exc:
+        outcome = RunOutcome(run_id, "failed", EXIT_FATAL, stats, seconds, f"could not record the run: {exc.message}")
+    log.info("run_finished", status=outcome.status, seconds=round(seconds, 2), **_stats_fields(stats))
+    return outcome
+
+
+async def _drain_writer(
+    queue: asyncio.Queue[Item], writer_task: asyncio.Task[None], grace: float, error: str | None
+) -> str | None:
+    """Let the writer commit what is queued (within the grace period); report its failure if any."""
+    if not writer_task.done():
+        try:
+            await asyncio.wait_for(_finish_writer(queue, writer_task), timeout=max(grace - 1.0, 0.5))
+        except TimeoutError:
+            writer_task.cancel()
+            return error or "the writer did not finish within the grace period"
+    exc = writer_task.exception() if not writer_task.cancelled() else None
+    if isinstance(exc, SwrEtlError):
+        return error or exc.message
+    if exc is not None:
+        return error or f"writer failed: {type(exc).__name__}"
+    return error
+
+
+async def _finish_writer(queue: asyncio.Queue[Item], writer_task: asyncio.Task[None]) -> None:
+    put = asyncio.create_task(queue.put(None))
+    await asyncio.wait({put, writer_task}, return_when=asyncio.FIRST_COMPLETED)
+    if not writer_task.done():
+        await writer_task
+    put.cancel()
+
+
+def _status_of(stats: RunStats) -> tuple[str, int]:
+    if stats.repos_failed:
+        return "partial", EXIT_PARTIAL
+    return "ok", EXIT_OK
+
+
+def _stats_fields(stats: RunStats) -> dict[str, int]:
+    values = {f.name: getattr(stats, f.name) for f in dataclasses.fields(stats)}
+    return {name: value for name, value in values.items() if isinstance(value, int)}
+
+
+async def _crawl_sources(settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest) -> None:
+    await asyncio.gather(*(_crawl_source(settings, source, queue, stats, stop) for source in settings.sources))
+
+
+async def _crawl_source(
+    settings: Settings, source: SourceSettings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+) -> None:
+    http = settings.http
+    async with make_session(http) as session:
+        auth = make_authenticator(source, session, client_timeout(http))
+        limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
+        client = SwrClient(session, source.endpoint, auth, limiter, http)
+        crawler = SourceCrawler(client, source, http, queue, stats, stop.event.is_set)
+        try:
+            await crawler.run()
+        finally:
+            stats.requests += client.stats.requests
+            log.info(
+                "source_done",
+                region=source.region,
+                requests=client.stats.requests,
+                retries=client.stats.retries,
+                throttled=client.stats.throttled,
+                peak_in_flight=limiter.peak_in_flight,
+            )

@@ -1,0 +1,118 @@
+"""The batching writer: fetchers hand pages to a bounded queue; one task upserts them in batches.
+
+Memory stays flat however many repositories there are: the queue is bounded, so fetchers wait when the
+database is slower than the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pipeline.backoff import BackoffPolicy, backoff_delay
+from pipeline.domain import Reject, Repository, RunStats, SyncJob
+from pipeline.errors import DatabaseError
+from pipeline.logs import get_logger
+from pipeline.settings import DatabaseSettings
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageBatch:
+    """Jobs (new within this run) and rejected records of one fetched page."""
+
+    region: str
+    repo: Repository
+    jobs: Sequence[SyncJob]
+    rejects: Sequence[Reject] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RepoOutcome:
+    """How one repository's crawl ended; written after its pages, so 'ok' means its jobs are committed."""
+
+    region: str
+    repo: Repository
+    status: str  # ok | failed | gone | flagged
+    total: int | None = None
+    jobs_seen: int = 0
+    max_job_id: int | None = None
+    error_code: str | None = None
+    message: str | None = None
+    attempts: int = 0
+    detail: dict[str, Any] | None = field(default=None)
+
+
+Item = PageBatch | RepoOutcome | None
+
+
+class Writer:
+    """Consumes the queue until a `None` sentinel; retries database writes with backoff."""
+
+    def __init__(self, store: Any, run_id: int, queue: asyncio.Queue[Item], stats: RunStats, db: DatabaseSettings):
+        self._store = store
+        self._run_id = run_id
+        self._queue = queue
+        self._stats = stats
+        self._batch_size = db.batch_size
+        self._policy = BackoffPolicy(base=0.2, cap=db.write_backoff_cap, attempts=db.write_attempts, max_retry_after=0)
+        self._rng = random.Random()
+        self.batches = 0
+
+    async def run(self) -> None:
+        """Write until the sentinel arrives."""
+        while True:
+            item = await self._queue.get()
+            batch: list[Item] = [item]
+            jobs = len(item.jobs) if isinstance(item, PageBatch) else 0
+            while jobs < self._batch_size and not self._queue.empty() and batch[-1] is not None:
+                nxt = self._queue.get_nowait()
+                batch.append(nxt)
+                jobs += len(nxt.jobs) if isinstance(nxt, PageBatch) else 0
+            await self._flush([i for i in batch if i is not None])
+            if batch[-1] is None:
+                return
+
+    async def _flush(self, items: list[PageBatch | RepoOutcome]) -> None:
+        by_region: dict[str, list[SyncJob]] = defaultdict(list)
+        for item in items:
+            if isinstance(item, PageBatch):
+                by_region[item.region].extend(item.jobs)
+        for region, jobs in by_region.items():
+            result = await self._retry(self._store.upsert_jobs, region, self._run_id, jobs)
+            self._stats.inserted += result.inserted
+            self._stats.updated += result.updated
+            self._stats.unchanged += result.unchanged
+        for item in items:
+            if isinstance(item, PageBatch) and item.rejects:
+                await self._retry(self._store.record_rejects, item.region, self._run_id, item.repo, item.rejects)
+            elif isinstance(item, RepoOutcome):
+                await self._retry(self._record_outcome, item)
+        self.batches += 1
+
+    async def _record_outcome(self, o: RepoOutcome) -> None:
+        if o.status != "ok":
+            await self._store.record_repo_issue(
+                self._run_id, o.region, o.repo, o.status, o.error_code, o.message or "", o.attempts, o.detail
+            )
+        await self._store.record_repo_state(self._run_id, o.region, o.repo, o.status, o.total, o.jobs_seen, o.max_job_id)
+
+    async def _retry(self, write: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A lost database is retried with backoff; each write is one transaction, so nothing is half-written."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await write(*args)
+            except DatabaseError as exc:
+                if attempt >= self._policy.attempts:
+                    raise
+                delay = max(0.1, backoff_delay(self._policy, attempt, self._rng.random()))
+                log.warning("db_write_retry", attempt=attempt, delay=round(delay, 2), error=exc.message)
+                await asyncio.sleep(delay)

@@ -1,0 +1,139 @@
+"""Settings: defaults < file < environment < flags; one-line errors for bad settings; secrets hidden."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from pipeline.domain import Repository
+from pipeline.errors import ConfigError
+from pipeline.settings import (
+    DatabaseSettings,
+    HttpSettings,
+    Secret,
+    Settings,
+    load_settings,
+    region_from_endpoint,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_ENV = {"SWR_ETL_ENDPOINT": "https://swr-api.cn-north-4.myhuaweicloud.com", "SWR_ETL_TOKEN": "tok-1234"}
+
+
+def test_documented_file_matches_code_defaults() -> None:
+    doc = tomllib.loads((ROOT / "config" / "swr-etl.toml").read_text())
+    for section, cls in (("http", HttpSettings), ("database", DatabaseSettings)):
+        documented = doc[section]
+        expected = {f.name for f in fields(cls)} - {"url"}
+        assert set(documented) == expected, section
+        for name, value in documented.items():
+            assert getattr(cls(), name) == value, f"{section}.{name}"
+    defaults = Settings()
+    for name, value in doc["run"].items():
+        assert getattr(defaults, name) == value, f"run.{name}"
+
+
+def test_documented_file_loads_as_a_config(tmp_path: Path) -> None:
+    settings = load_settings(config_path=str(ROOT / "config" / "swr-etl.toml"), env=BASE_ENV)
+    assert settings.http == HttpSettings()
+    assert settings.sources[0].region == "cn-north-4"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "region"),
+    [
+        ("https://swr-api.cn-north-4.myhuaweicloud.com", "cn-north-4"),
+        ("https://swr-api.eu-west-101.myhuaweicloud.eu", "eu-west-101"),
+        ("http://127.0.0.1:8080", "default"),
+        ("https://registry.example.com", "default"),
+    ],
+)
+def test_region_from_endpoint(endpoint: str, region: str) -> None:
+    assert region_from_endpoint(endpoint) == region
+
+
+def test_precedence_file_env_flags(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[http]\nconcurrency = 8\npage_size = 50\n[source]\nendpoint = "http://file:1"\ntoken = "t-file"\n')
+    env = {"SWR_ETL_CONFIG": str(config), "SWR_ETL_PAGE_SIZE": "70"}
+    settings = load_settings(env=env, overrides={"concurrency": 4})
+    assert settings.http.concurrency == 4  # flag beats file
+    assert settings.http.page_size == 70  # env beats file
+    assert settings.sources[0].endpoint == "http://file:1"
+    assert settings.sources[0].region == "default"
+
+
+def test_environment_variables_operators_set() -> None:
+    env = {
+        **BASE_ENV,
+        "DATABASE_URL": "postgresql://fallback/db",
+        "SWR_ETL_REGION": "my-region",
+        "SWR_ETL_CONCURRENCY": "5",
+        "SWR_ETL_PAGE_SIZE": "20",
+        "SWR_ETL_NAMESPACES": "a, b",
+        "SWR_ETL_REPOSITORIES": "a/x,b/team/app",
+    }
+    settings = load_settings(env=env)
+    source = settings.sources[0]
+    assert settings.database.url == Secret("postgresql://fallback/db")
+    assert (source.region, settings.http.concurrency, settings.http.page_size) == ("my-region", 5, 20)
+    assert source.namespaces == ("a", "b")
+    assert source.repositories == (Repository("a", "x"), Repository("b", "team/app"))
+    env["SWR_ETL_DATABASE_URL"] = "postgresql://primary/db"
+    assert load_settings(env=env).database.url == Secret("postgresql://primary/db")
+
+
+def test_several_sources_in_one_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[sources]]\nendpoint = "https://swr-api.cn-north-4.myhuaweicloud.com"\ntoken = "a-token"\n'
+        '[[sources]]\nendpoint = "https://swr-api.ap-southeast-1.myhuaweicloud.com"\nak = "AK"\nsk = "SKSK"\n'
+    )
+    settings = load_settings(config_path=str(config), env={})
+    assert [s.region for s in settings.sources] == ["cn-north-4", "ap-southeast-1"]
+    assert [s.auth_mode for s in settings.sources] == ["token", "aksk"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SWR_ETL_TOKEN": "t"}, "endpoint is required (SWR_ETL_ENDPOINT)"),
+        ({}, "no SWR endpoint configured"),
+        ({**BASE_ENV, "SWR_ETL_CONCURRENCY": "many"}, "http.concurrency must be a whole number"),
+        ({**BASE_ENV, "SWR_ETL_CONCURRENCY": "0"}, "http.concurrency must be at least 1"),
+        ({**BASE_ENV, "SWR_ETL_PAGE_SIZE": "5000"}, "page_size must be between 1 and 1000"),
+        ({**BASE_ENV, "SWR_ETL_ENDPOINT": "ftp://x"}, "must be an http(s) URL"),
+        ({**BASE_ENV, "SWR_ETL_REPOSITORIES": "noslash"}, "expected namespace/repository"),
+        ({**BASE_ENV, "SWR_ETL_AK": "AK", "SWR_ETL_SK": "SK"}, "exactly one credential mode"),
+        ({"SWR_ETL_ENDPOINT": "http://x:1"}, "found none"),
+        ({"SWR_ETL_ENDPOINT": "http://x:1", "SWR_ETL_IAM_USER": "u"}, "IAM mode needs"),
+        ({"SWR_ETL_ENDPOINT": "http://x:1", "SWR_ETL_AK": "AK"}, "needs both SWR_ETL_AK and SWR_ETL_SK"),
+        ({**BASE_ENV, "SWR_ETL_LOG_LEVEL": "loud"}, "run.log_level must be one of"),
+        ({**BASE_ENV, "SWR_ETL_CONFIG": "/nonexistent.toml"}, "config file not found"),
+    ],
+)
+def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_keys_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[http]\nconcurency = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown setting http\.concurency"):
+        load_settings(config_path=str(config), env=BASE_ENV)
+
+
+def test_secrets_never_show_in_repr() -> None:
+    env = {**BASE_ENV, "SWR_ETL_DATABASE_URL": "postgresql://u:pw-secret-9@h/db"}
+    settings = load_settings(env=env)
+    text = repr(settings) + str(settings)
+    assert "tok-1234" not in text
+    assert "pw-secret-9" not in text
+    assert set(settings.secrets()) == {"tok-1234", "pw-secret-9"}
+    assert f"{Secret('abc')}" == "***"
