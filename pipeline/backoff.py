@@ -34,9 +34,8 @@ def backoff_delay(policy: BackoffPolicy, attempt: int, rand: float) -> float:
         raise ValueError(f"attempt must be >= 0, not {attempt}")
     if not 0.0 <= rand < 1.0:
         raise ValueError(f"rand must be in [0, 1), not {rand}")
-    # Cap the exponent first: 2**attempt as a float overflows long before anyone retries that often.
-    ceiling = policy.cap if attempt >= 64 else min(policy.cap, policy.base * 2**attempt)
-    return rand * ceiling
+    # Bound the exponent: base * 2**attempt would overflow a float long before anyone retries that often.
+    return rand * min(policy.cap, policy.base * 2.0 ** min(attempt, 64))
 
 
 def retry_delay(policy: BackoffPolicy, attempt: int, rand: float, retry_after: float | None) -> float | None:

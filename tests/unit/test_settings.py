@@ -57,7 +57,9 @@ def test_region_from_endpoint(endpoint: str, region: str) -> None:
 
 def test_precedence_file_env_flags(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[http]\nconcurrency = 8\npage_size = 50\n[source]\nendpoint = "http://file:1"\ntoken = "t-file"\n')
+    config.write_text(
+        '[http]\nconcurrency = 8\npage_size = 50\n[source]\nendpoint = "http://file:1"\ntoken = "t-file"\n'
+    )
     env = {"SWR_ETL_CONFIG": str(config), "SWR_ETL_PAGE_SIZE": "70"}
     settings = load_settings(env=env, overrides={"concurrency": 4})
     assert settings.http.concurrency == 4  # flag beats file
