@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from pipeline.store import queries
+from pipeline.store.core import current_revision
+
+__all__ = [
+    "current_revision",
+    "downgrade",
+    "downgrade_async",
+    "head_revision",
+    "upgrade_to_head",
+    "upgrade_to_head_async",
+]
 
 # The repository is installed editable: migrations/ and alembic.ini sit next to the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,9 +61,3 @@ async def upgrade_to_head_async(database_url: str) -> None:
 async def downgrade_async(database_url: str, revision: str) -> None:
     """downgrade from async code (in a worker thread, like upgrade_to_head_async)."""
     await asyncio.to_thread(downgrade, database_url, revision)
-
-
-async def current_revision(conn: asyncpg.Connection[asyncpg.Record]) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
-    value = await conn.fetchval(queries.CURRENT_REVISION)
-    return None if value is None else str(value)

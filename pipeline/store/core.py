@@ -37,6 +37,11 @@ def dedupe_latest(jobs: Sequence[SyncJob]) -> list[SyncJob]:
     return list(latest.values())
 
 
+def storable_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: keep it visible as the JSON escape instead."""
+    return text.replace("\x00", "\\u0000")
+
+
 def job_record(job: SyncJob) -> tuple[Any, ...]:
     """The COPY tuple of a job, in queries.JOB_COLUMNS order."""
     return (
@@ -55,6 +60,14 @@ def job_record(job: SyncJob) -> tuple[Any, ...]:
         job.created_at,
         job.updated_at,
     )
+
+
+async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:
+    """The migration the database is at, or None when it was never migrated."""
+    if not await conn.fetchval(q.REVISION_TABLE_EXISTS):
+        return None
+    value = await conn.fetchval(q.CURRENT_REVISION)
+    return None if value is None else str(value)
 
 
 async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
@@ -109,8 +122,8 @@ class Store:
     async def current_revision(self) -> str | None:
         """The migration the database is at (None when never migrated)."""
         with wrap_exceptions(self._dsn, "reading the schema revision"):
-            value = await self._pool.fetchval(q.CURRENT_REVISION)
-        return None if value is None else str(value)
+            async with self._pool.acquire() as conn:
+                return await current_revision(conn)
 
     async def ensure_at_head(self, head: str) -> None:
         """Raise SchemaNotAtHead unless the database is migrated to ``head``."""
@@ -200,7 +213,10 @@ class Store:
         """Keep invalid records aside with their raw text and reason (all or nothing)."""
         if not rejects:
             return
-        rows = [(run_id, region, repo.namespace, repo.name, r.raw, r.reason) for r in rejects]
+        rows = [
+            (run_id, region, repo.namespace, repo.name, storable_text(r.raw), storable_text(r.reason))
+            for r in rejects
+        ]
         with wrap_exceptions(self._dsn, "recording rejected records"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.executemany(q.INSERT_REJECT, rows)
@@ -218,6 +234,7 @@ class Store:
     ) -> None:
         """Record why a repository failed, vanished, was flagged or skipped in this run."""
         detail_json = None if detail is None else orjson.dumps(detail).decode()
+        message = storable_text(message)
         args = (run_id, region, repo.namespace, repo.name, kind, error_code, message, attempts, detail_json)
         with wrap_exceptions(self._dsn, "recording a repository issue"):
             await self._pool.execute(q.INSERT_REPO_ISSUE, *args)

@@ -56,11 +56,11 @@ FETCH_JOBS = f"""
 SELECT {", ".join(JOB_COLUMNS)} FROM sync_jobs WHERE $1::text IS NULL OR region = $1 ORDER BY region, id
 """
 
-# The migration the database is at (NULL when never migrated; to_regclass avoids an error).
-CURRENT_REVISION = """
-SELECT CASE WHEN to_regclass('alembic_version') IS NULL THEN NULL
-            ELSE (SELECT version_num FROM alembic_version LIMIT 1) END
-"""
+# Whether the database was ever migrated (asked first: a missing table would abort the statement).
+REVISION_TABLE_EXISTS = "SELECT to_regclass('alembic_version') IS NOT NULL"
+
+# The migration the database is at.
+CURRENT_REVISION = "SELECT version_num FROM alembic_version LIMIT 1"
 
 # Take a session-level advisory lock without waiting.
 TRY_LOCK = "SELECT pg_try_advisory_lock($1::bigint)"

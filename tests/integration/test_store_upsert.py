@@ -137,6 +137,8 @@ async def test_connection_lost_mid_batch_leaves_nothing_half_written(store: Stor
         pending = asyncio.ensure_future(store.upsert_jobs(REGION, run, batch))
         waiting_pid = None
         for _ in range(200):
+            # pg_stat_activity is a per-transaction snapshot: clear it, we poll inside a transaction.
+            await blocker.execute("SELECT pg_stat_clear_snapshot()")
             waiting_pid = await blocker.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                 " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sync_jobs%'"
