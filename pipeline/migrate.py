@@ -16,6 +16,8 @@ __all__ = [
     "downgrade",
     "downgrade_async",
     "head_revision",
+    "upgrade",
+    "upgrade_async",
     "upgrade_to_head",
     "upgrade_to_head_async",
 ]
@@ -43,9 +45,14 @@ def head_revision() -> str:
     return head
 
 
+def upgrade(database_url: str, revision: str) -> None:
+    """Migrate the database up to ``revision`` (blocking; env.py runs its own event loop)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
 def upgrade_to_head(database_url: str) -> None:
     """Migrate the database to the newest revision (blocking; runs its own event loop)."""
-    command.upgrade(alembic_config(database_url), "head")
+    upgrade(database_url, "head")
 
 
 def downgrade(database_url: str, revision: str) -> None:
@@ -56,6 +63,11 @@ def downgrade(database_url: str, revision: str) -> None:
 async def upgrade_to_head_async(database_url: str) -> None:
     """upgrade_to_head from async code: env.py runs its own loop, so it goes to a worker thread."""
     await asyncio.to_thread(upgrade_to_head, database_url)
+
+
+async def upgrade_async(database_url: str, revision: str) -> None:
+    """upgrade from async code (in a worker thread)."""
+    await asyncio.to_thread(upgrade, database_url, revision)
 
 
 async def downgrade_async(database_url: str, revision: str) -> None:

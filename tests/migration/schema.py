@@ -1,0 +1,49 @@
+"""A normalized, deterministic text dump of a database's schema (for the drift test)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+# Each query yields one sortable text line per schema object of the public schema.
+QUERIES = (
+    # Columns with type, nullability and default.
+    """
+    SELECT format('column %s.%s %s%s%s', table_name, column_name,
+                  CASE WHEN data_type = 'ARRAY' THEN udt_name ELSE data_type END,
+                  CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END,
+                  COALESCE(' default ' || column_default, ''))
+    FROM information_schema.columns WHERE table_schema = 'public'
+    """,
+    # Primary keys, foreign keys, checks and unique constraints.
+    """
+    SELECT format('constraint %s %s %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
+    FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname = 'public' AND c.contype <> 'n'
+    """,
+    # Indexes as CREATE INDEX statements.
+    "SELECT format('index %s', indexdef) FROM pg_indexes WHERE schemaname = 'public'",
+    # Views with their definition; PostgreSQL 16+ prints columns unqualified, so qualifiers are dropped.
+    """
+    SELECT format('view %s %s', viewname,
+                  btrim(regexp_replace(regexp_replace(definition, '\\m\\w+\\.(?=\\w)', '', 'g'), '\\s+', ' ', 'g')))
+    FROM pg_views WHERE schemaname = 'public'
+    """,
+    # Comments on tables, views and columns.
+    """
+    SELECT format('comment %s%s %s', c.relname, COALESCE('.' || a.attname, ''), d.description)
+    FROM pg_description d
+    JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+    LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+    """,
+)
+
+
+async def dump_schema(dsn: str) -> str:
+    """Every table, column, constraint, index, view and comment of schema public, one sorted line each."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        lines = [line for query in QUERIES for (line,) in await conn.fetch(query)]
+    finally:
+        await conn.close()
+    return "\n".join(sorted(lines)) + "\n"
