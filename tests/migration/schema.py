@@ -24,8 +24,8 @@ QUERIES = (
     "SELECT format('index %s', indexdef) FROM pg_indexes WHERE schemaname = 'public'",
     # Views with their definition; PostgreSQL 16+ prints columns unqualified, so qualifiers are dropped.
     """
-    SELECT format('view %s %s', viewname,
-                  btrim(regexp_replace(regexp_replace(definition, '\\m\\w+\\.(?=\\w)', '', 'g'), '\\s+', ' ', 'g')))
+    SELECT format('view %s %s', viewname, btrim(regexp_replace(
+               regexp_replace(definition, '\\m\\w+\\.(?=\\w)', '', 'g'), '\\s+', ' ', 'g')))
     FROM pg_views WHERE schemaname = 'public'
     """,
     # Comments on tables, views and columns.
