@@ -1,0 +1,168 @@
+"""The aiohttp application: one dispatcher for the SWR, IAM and /_sim/ paths."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from pipeline.simulator.api import BrokenRepositoryError, NotFoundError, list_namespaces, list_repos
+from pipeline.simulator.auth import AuthFailure, authenticate, issue_token, wall_clock
+from pipeline.simulator.faults import FaultDecision, truncate_body
+from pipeline.simulator.introspection import handle_introspection
+from pipeline.simulator.live import LiveRunner
+from pipeline.simulator.query import QueryError
+from pipeline.simulator.responses import gateway_error, proxy_502, swr_error
+from pipeline.simulator.signing import WireRequest
+from pipeline.simulator.state import SimulatorState
+
+STATE = web.AppKey("simulator_state", SimulatorState)
+LIVE = web.AppKey("simulator_live", LiveRunner)
+_SYNC_PREFIX = "/v2/manage/namespaces/"
+
+
+def _route(path: str) -> tuple[str, str, str]:
+    """(endpoint, namespace, repository) from the raw path; endpoint "unknown" when nothing matches."""
+    if path == "/v2/manage/namespaces":
+        return "namespaces", "", ""
+    if path == "/v2/manage/repos":
+        return "repos", "", ""
+    if path == "/v3/auth/tokens":
+        return "iam_tokens", "", ""
+    if path.startswith(_SYNC_PREFIX):
+        # A raw '/' in the repository makes extra segments; '%2F' is refused as the gateway does.
+        parts = path[len(_SYNC_PREFIX) :].split("/")
+        shaped = len(parts) == 4 and parts[1] == "repos" and parts[3] == "sync_job"
+        if shaped and parts[0] and parts[2] and "%2f" not in path.lower():
+            return "sync_job", parts[0], parts[2]
+    return "unknown", "", ""
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    path, _, raw_query = request.raw_path.partition("?")
+    if path.startswith("/_sim/"):
+        return await handle_introspection(request, state, request.app[LIVE], path)
+    endpoint, namespace, repo = _route(path)
+    request_id = state.next_request_id()
+    state.stats.enter(endpoint)
+    status: int | None = None
+    try:
+        response = await _answer(request, state, (endpoint, namespace, repo), raw_query, request_id)
+        if response is not None:
+            status = response.status
+            response.headers["X-Request-Id"] = request_id
+            return response
+        return web.Response(status=599)  # the transport is gone: nothing is sent
+    finally:
+        state.stats.leave(status)
+
+
+async def _answer(
+    request: web.Request, state: SimulatorState, target: tuple[str, str, str], raw_query: str, request_id: str
+) -> web.Response | None:
+    endpoint, namespace, repo = target
+    config = state.config
+    if endpoint == "unknown":
+        return gateway_error(404, "APIGW.0101", request_id)
+    if endpoint == "iam_tokens":
+        if request.method != "POST":
+            return swr_error(405, "use POST", legacy=config.legacy_errors, headers={"Allow": "POST"})
+        state.stats.iam_token_requests += 1
+        return issue_token(config, state.tokens, await request.read(), wall_clock())
+    if request.method != "GET":
+        return swr_error(405, "use GET", legacy=config.legacy_errors, headers={"Allow": "GET"})
+    key = f"GET {request.raw_path}"
+    if state.retry_deadlines:
+        deadline = state.retry_deadlines.pop(key, None)
+        if deadline is not None and time.monotonic() < deadline:
+            state.stats.retry_after_violations += 1
+    decision = state.faults.decide(key)
+    if decision.latency_s > 0:
+        await asyncio.sleep(decision.latency_s)
+    path = request.raw_path.partition("?")[0]
+    wire = WireRequest(request.method, path, raw_query, request.headers, await request.read())
+    try:
+        authenticate(config, state.tokens, wire, wall_clock())
+    except AuthFailure as failure:
+        state.stats.auth_failures += 1
+        if failure.gateway_code is not None:
+            return gateway_error(401, failure.gateway_code, request_id)
+        return swr_error(401, failure.detail, legacy=config.legacy_errors)
+    if decision.blocking is not None:
+        blocked = await _blocking_fault(request, state, decision.blocking, key, request_id)
+        if blocked is not None or decision.blocking == "reset":
+            return blocked
+    response = _call(state, endpoint, namespace, repo, raw_query)
+    if response.status == 200 and (decision.truncate or decision.drop_content_range):
+        _spoil(state, response, decision)
+    return response
+
+
+async def _blocking_fault(
+    request: web.Request, state: SimulatorState, kind: str, key: str, request_id: str
+) -> web.Response | None:
+    """Inject one blocking fault; None means "carry on" (slow) or "nothing to send" (reset)."""
+    state.stats.faults[kind] += 1
+    config = state.config
+    if kind == "reset":
+        if request.transport is not None:
+            request.transport.abort()
+        return None
+    if kind == "slow":
+        await asyncio.sleep(config.slow_ms / 1000.0)
+        return None
+    if kind == "429":
+        state.retry_deadlines[key] = time.monotonic() + config.retry_after_s
+        return gateway_error(429, "APIGW.0308", request_id, {"Retry-After": _seconds(config.retry_after_s)})
+    if kind == "502":
+        return proxy_502()
+    status = 500 if kind == "500" else 503
+    return swr_error(status, f"injected {kind}", legacy=config.legacy_errors)
+
+
+def _call(state: SimulatorState, endpoint: str, namespace: str, repo: str, raw_query: str) -> web.Response:
+    legacy = state.config.legacy_errors
+    try:
+        if endpoint == "sync_job":
+            # '$' stands for '/' in the path; bodies carry the real name.
+            found = state.sync_jobs.find(_unquote(namespace), _unquote(repo).replace("$", "/"))
+            return state.sync_jobs.page(found, raw_query)
+        if endpoint == "repos":
+            return list_repos(state.data, raw_query, state.config.region)
+        return list_namespaces(state.data, raw_query)
+    except QueryError as exc:
+        return swr_error(400, str(exc), legacy=legacy)
+    except NotFoundError as exc:
+        return swr_error(404, str(exc), legacy=legacy)
+    except BrokenRepositoryError as exc:
+        state.stats.faults["broken_repo"] += 1
+        return swr_error(500, f"internal error on {exc}", legacy=legacy)
+
+
+def _unquote(segment: str) -> str:
+    return unquote(segment) if "%" in segment else segment
+
+
+def _spoil(state: SimulatorState, response: web.Response, decision: FaultDecision) -> None:
+    if decision.drop_content_range and "Content-Range" in response.headers:
+        state.stats.faults["no_content_range"] += 1
+        del response.headers["Content-Range"]
+    if decision.truncate and isinstance(response.body, bytes):
+        state.stats.faults["truncate"] += 1
+        response.body = truncate_body(response.body)
+
+
+def build_app(state: SimulatorState, live: LiveRunner) -> web.Application:
+    """The aiohttp application serving `state`; every path goes through one dispatcher."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[STATE] = state
+    app[LIVE] = live
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    return app
