@@ -49,8 +49,9 @@ class PagePlanner:
         self._outstanding: set[int] = set()
         self._received: dict[int, int] = {}  # offset -> item count of every page reported
         self._frontier = 0  # end of everything received or planned so far
-        self._widest = limit  # largest span a page may cover, for the gap-fill coverage check
         self._flags: dict[str, None] = {}  # an ordered set
+        self._cap = self.ceiling
+        self._cap_derived = False
 
     # --- what the crawler reads ---------------------------------------------------------------------
 
@@ -71,11 +72,8 @@ class PagePlanner:
 
     @property
     def cap(self) -> int:
-        """Most requests this repository may cost: 2 x the pages the largest total needs + 10, bounded."""
-        if self.total is None and self._max_total == 0:
-            return self.ceiling
-        pages = math.ceil(self._max_total / (self.page_size or self.limit))
-        return min(self.ceiling, 2 * pages + 10)
+        """Most requests this repository may cost (never lowered below what was already spent)."""
+        return self._cap
 
     # --- what the crawler tells it -----------------------------------------------------------------
 
@@ -90,20 +88,21 @@ class PagePlanner:
     ) -> list[int]:
         """Record the page requested at ``offset``; return the offsets to request next (maybe several).
 
-        ``new_ids``: items whose id this run had not seen in this repository yet. ``total`` and ``count``:
-        from the page's Content-Range, None when it was missing or malformed.
+        ``new_ids``: items whose id this run had not seen in this repository yet (count rejected records
+        as new: they have no usable id). ``total`` and ``count``: from the page's Content-Range, None when
+        it was missing or malformed.
         """
         if offset not in self._outstanding:
             raise ValueError(f"offset {offset} was not requested or was already reported")
         self._outstanding.discard(offset)
         self._received[offset] = item_count
         self._frontier = max(self._frontier, offset + item_count)
-        self._widest = max(self._widest, item_count)
         self._note_header(item_count, total, count)
         if self.page_size is None:
             self.page_size = self._first_page_size(offset, item_count)
         elif item_count > self.page_size:
             self.page_size = min(item_count, self.limit)  # the server raised its cap: plan with it
+        self._update_cap()
         if item_count and not new_ids:
             self._flag(REPEATED_PAGE)  # the server ignores the offset or serves stale pages: stop here
             return []
@@ -126,6 +125,15 @@ class PagePlanner:
             self.extensions += 1
         self.total = total
         self._max_total = max(self._max_total, total)
+
+    def _update_cap(self) -> None:
+        """2 x the pages the largest total needs + 10, within the ceiling; it only grows once derived."""
+        if self.total is None:
+            return
+        pages = math.ceil(self._max_total / (self.page_size or self.limit))
+        floor = self._cap if self._cap_derived else self.requests_made
+        self._cap = min(self.ceiling, max(floor, 2 * pages + 10))
+        self._cap_derived = True
 
     def _first_page_size(self, offset: int, item_count: int) -> int:
         # A first page shorter than limit that is not the end means the server caps pages at that size.
@@ -160,9 +168,13 @@ class PagePlanner:
         return list(range(frontier, self.total, size))
 
     def _covered(self, position: int) -> bool:
-        """Whether a page received or in flight already spans ``position``."""
+        """Whether a page received or in flight already spans ``position``.
+
+        Only pages of at most ``limit`` items are looked for, so the check costs O(limit): a server that
+        serves more than asked can at worst cause an extra (bounded) gap fill.
+        """
         size = self.page_size or self.limit
-        for start in range(max(0, position - self._widest + 1), position + 1):
+        for start in range(max(0, position - self.limit + 1), position + 1):
             if start in self._outstanding and position < start + size:
                 return True
             if position < start + self._received.get(start, 0):
