@@ -80,7 +80,15 @@ async def running_simulator(
     gc.collect()
     gc.freeze()
     live = LiveRunner(state.live)
-    runner = web.AppRunner(build_app(state, live), access_log=None, handle_signals=False)
+    # handler_cancellation: a client that gives up on a slow answer frees its handler, so shutting
+    # down never waits out --slow-ms.
+    runner = web.AppRunner(
+        build_app(state, live),
+        access_log=None,
+        handle_signals=False,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, backlog=1024)
