@@ -40,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(config: SimulatorConfig) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before the banner: whoever reads it may signal at once
+        loop.add_signal_handler(signum, stop.set)
     async with running_simulator(config, config.host, config.port) as handle:
         print(BANNER + handle.url, flush=True)
         _print_details(config, handle)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
     return 0
 
