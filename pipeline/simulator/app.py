@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -21,16 +22,28 @@ from pipeline.simulator.state import SimulatorState
 STATE = web.AppKey("simulator_state", SimulatorState)
 LIVE = web.AppKey("simulator_live", LiveRunner)
 _SYNC_PREFIX = "/v2/manage/namespaces/"
+_FIXED_ROUTES = {
+    "/v2/manage/namespaces": "namespaces",
+    "/v2/manage/repos": "repos",
+    "/v3/auth/tokens": "iam_tokens",
+}
+
+
+class Target(NamedTuple):
+    """What a request asks for: the endpoint, its path parameters (raw), the raw path and query."""
+
+    endpoint: str
+    namespace: str
+    repo: str
+    path: str
+    raw_query: str
 
 
 def _route(path: str) -> tuple[str, str, str]:
     """(endpoint, namespace, repository) from the raw path; endpoint "unknown" when nothing matches."""
-    if path == "/v2/manage/namespaces":
-        return "namespaces", "", ""
-    if path == "/v2/manage/repos":
-        return "repos", "", ""
-    if path == "/v3/auth/tokens":
-        return "iam_tokens", "", ""
+    fixed = _FIXED_ROUTES.get(path)
+    if fixed is not None:
+        return fixed, "", ""
     if path.startswith(_SYNC_PREFIX):
         # A raw '/' in the repository makes extra segments; '%2F' is refused as the gateway does.
         parts = path[len(_SYNC_PREFIX) :].split("/")
@@ -49,12 +62,12 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     path, _, raw_query = request.raw_path.partition("?")
     if path.startswith("/_sim/"):
         return await handle_introspection(request, state, request.app[LIVE], path)
-    endpoint, namespace, repo = _route(path)
+    target = Target(*_route(path), path, raw_query)
     request_id = state.next_request_id()
-    state.stats.enter(endpoint)
+    state.stats.enter(target.endpoint)
     status: int | None = None
     try:
-        response = await _answer(request, state, (endpoint, namespace, repo), raw_query, request_id)
+        response = await _answer(request, state, target, request_id)
         if response is not None:
             status = response.status
             response.headers["X-Request-Id"] = request_id
@@ -65,10 +78,10 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def _answer(
-    request: web.Request, state: SimulatorState, target: tuple[str, str, str], raw_query: str, request_id: str
+    request: web.Request, state: SimulatorState, target: Target, request_id: str
 ) -> web.Response | None:
-    endpoint, namespace, repo = target
     config = state.config
+    endpoint = target.endpoint
     if endpoint == "unknown":
         return gateway_error(404, "APIGW.0101", request_id)
     if endpoint == "iam_tokens":
@@ -86,8 +99,8 @@ async def _answer(
     decision = state.faults.decide(key)
     if decision.latency_s > 0:
         await asyncio.sleep(decision.latency_s)
-    path = request.raw_path.partition("?")[0]
-    wire = WireRequest(request.method, path, raw_query, request.headers, await request.read())
+    body = await request.read() if request.body_exists else b""
+    wire = WireRequest(request.method, target.path, target.raw_query, request.headers, body)
     try:
         authenticate(config, state.tokens, wire, wall_clock())
     except AuthFailure as failure:
@@ -99,7 +112,7 @@ async def _answer(
         blocked = await _blocking_fault(request, state, decision.blocking, key, request_id)
         if blocked is not None or decision.blocking == "reset":
             return blocked
-    response = _call(state, endpoint, namespace, repo, raw_query)
+    response = _call(state, target)
     if response.status == 200 and (decision.truncate or decision.drop_content_range):
         _spoil(state, response, decision)
     return response
@@ -127,16 +140,16 @@ async def _blocking_fault(
     return swr_error(status, f"injected {kind}", legacy=config.legacy_errors)
 
 
-def _call(state: SimulatorState, endpoint: str, namespace: str, repo: str, raw_query: str) -> web.Response:
+def _call(state: SimulatorState, target: Target) -> web.Response:
     legacy = state.config.legacy_errors
     try:
-        if endpoint == "sync_job":
+        if target.endpoint == "sync_job":
             # '$' stands for '/' in the path; bodies carry the real name.
-            found = state.sync_jobs.find(_unquote(namespace), _unquote(repo).replace("$", "/"))
-            return state.sync_jobs.page(found, raw_query)
-        if endpoint == "repos":
-            return list_repos(state.data, raw_query, state.config.region)
-        return list_namespaces(state.data, raw_query)
+            found = state.sync_jobs.find(_unquote(target.namespace), _unquote(target.repo).replace("$", "/"))
+            return state.sync_jobs.page(found, target.raw_query)
+        if target.endpoint == "repos":
+            return list_repos(state.data, target.raw_query, state.config.region)
+        return list_namespaces(state.data, target.raw_query)
     except QueryError as exc:
         return swr_error(400, str(exc), legacy=legacy)
     except NotFoundError as exc:
