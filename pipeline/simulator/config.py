@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "reset", "slow", "truncate", "no_content_range")
 
@@ -64,6 +65,8 @@ class SimulatorConfig:
             _check_probability(name, getattr(self, name))
         if (self.ak is None) != (self.sk is None):
             raise ValueError("ak and sk go together")
+        if self.anchor is not None:
+            anchor_us(self.anchor)
 
     def fault_probability(self, kind: str) -> float:
         """The chance of one fault kind per request: its own flag plus its share of --fault-rate."""
@@ -73,6 +76,17 @@ class SimulatorConfig:
     @property
     def total_repos(self) -> int:
         return self.namespaces * self.repos_per_namespace
+
+
+def anchor_us(anchor: str) -> int:
+    """An RFC 3339 time (UTC when no offset is given) in microseconds since the epoch; ValueError if bad."""
+    try:
+        moment = datetime.fromisoformat(anchor.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"anchor must be an RFC 3339 time, got {anchor!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _check_probability(name: str, value: float) -> None:
@@ -87,7 +101,7 @@ _HELP: dict[str, str] = {
     "namespaces": "number of namespaces (organizations)",
     "repos_per_namespace": "repositories per namespace",
     "max_jobs_per_repo": "most sync jobs a repository holds",
-    "heavy_repos": "repositories with 1000..max jobs (default ~1%% of repositories, >=1 from 50 on)",
+    "heavy_repos": "repositories with 1000..max jobs (default: ~1%% of repositories, >=1 from 50 on)",
     "anchor": "the dataset's 'now', RFC 3339 (default: start-up time truncated to the hour)",
     "region": "region name: the IAM project scope and the jobs' source region",
     "token": "static X-Auth-Token accepted besides IAM-issued tokens",
@@ -95,9 +109,9 @@ _HELP: dict[str, str] = {
     "iam_user": "IAM user name for POST /v3/auth/tokens",
     "iam_password": "IAM password",
     "iam_domain": "IAM domain (account) name",
-    "ak": "access key: enables SDK-HMAC-SHA256 signed requests",
+    "ak": "access key: enables SDK-HMAC-SHA256 signed requests (default: none, signing off)",
     "sk": "secret key paired with --ak",
-    "security_token": "require this X-Security-Token on signed requests (temporary credentials)",
+    "security_token": "require this X-Security-Token on signed requests (default: none required)",
     "legacy_errors": "SWR errors as a bare array, as older regions answer",
     "live": "keep creating and advancing jobs while serving",
     "live_interval_ms": "period of the live clock",
@@ -114,7 +128,7 @@ _HELP: dict[str, str] = {
     "fault_rate": "spread evenly over every fault kind, added to each kind's own flag",
     "latency_ms": "mean added latency per request (uniform 0.5x..1.5x)",
     "broken_repos": "repositories whose sync_job always answers 500",
-    "max_page_size": "serve at most this many jobs per page whatever limit says",
+    "max_page_size": "serve at most this many jobs per page whatever limit says (default: no cap)",
     "bad_records": "fraction of jobs served corrupted (missing/non-integer id, bad timestamp, wrong types)",
     "unknown_status": "fraction of jobs with a status outside the documented list",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
@@ -138,10 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parse = float
         else:
             parse = str
-        shown = "***" if not f.repr and default is not None else default
-        parser.add_argument(
-            flag, dest=f.name, type=parse, default=default, help=f"{help_text} (default: {shown})"
-        )
+        if default is not None:  # a None default is explained by the help text itself
+            help_text += f" (default: {'***' if not f.repr else default})"
+        parser.add_argument(flag, dest=f.name, type=parse, default=default, help=help_text)
 
 
 def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:

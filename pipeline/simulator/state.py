@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.simulator.api import SyncJobPages
 from pipeline.simulator.auth import TokenStore
-from pipeline.simulator.config import SimulatorConfig
+from pipeline.simulator.config import SimulatorConfig, anchor_us
 from pipeline.simulator.dataset import Dataset, build_dataset
 from pipeline.simulator.faults import FaultPlan
 from pipeline.simulator.live import LiveClock
@@ -21,10 +20,7 @@ def resolve_anchor(anchor: str | None) -> int:
     """The dataset's 'now' in microseconds: the given RFC 3339 time, or now truncated to the hour."""
     if anchor is None:
         return int(time.time()) // 3600 * 3600 * 1_000_000
-    moment = datetime.fromisoformat(anchor.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    return anchor_us(anchor)
 
 
 class SimulatorState:

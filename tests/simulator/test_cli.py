@@ -62,7 +62,9 @@ def test_flags_map_onto_the_config() -> None:
     assert config.token not in repr(config)
 
 
-@pytest.mark.parametrize("argv", [["--fault-500", "1.5"], ["--ak", "only-ak"], ["--namespaces", "-1"]])
+@pytest.mark.parametrize(
+    "argv", [["--fault-500", "1.5"], ["--ak", "only-ak"], ["--namespaces", "-1"], ["--anchor", "yesterday"]]
+)
 def test_invalid_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "swr-etl simulate:" in capsys.readouterr().err
