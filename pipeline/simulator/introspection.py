@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +58,7 @@ def _live(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
 
 
 def _live_tick(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
-    state.live.tick(time.time_ns() // 1000)
+    state.live.tick_now()
     return {"jobs": state.data.job_count()}
 
 

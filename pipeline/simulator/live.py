@@ -24,6 +24,10 @@ class LiveClock:
         self.stats = stats
         self.rng = random.Random(f"{config.seed}/live")
 
+    def tick_now(self) -> None:
+        """Advance the world to the wall clock's now."""
+        self.tick(time.time_ns() // 1000)
+
     def tick(self, now_us: int) -> None:
         """Advance the world to `now_us`."""
         rng = self.rng
@@ -91,4 +95,4 @@ class LiveRunner:
         interval = self.clock.config.live_interval_ms / 1000.0
         while True:
             await asyncio.sleep(interval)
-            self.clock.tick(time.time_ns() // 1000)
+            self.clock.tick_now()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,8 @@ from pipeline.simulator.config import SimulatorConfig
 from pipeline.simulator.live import LiveRunner
 from pipeline.simulator.records import CorruptedRecord
 from pipeline.simulator.state import SimulatorState
+
+_FREEZE_FROM_JOBS = 20_000
 
 
 class SimulatorHandle:
@@ -51,7 +52,7 @@ class SimulatorHandle:
 
     def live_tick(self) -> None:
         """Advance live mode one step now (tests use it instead of waiting for the clock)."""
-        self.state.live.tick(_now_us())
+        self.state.live.tick_now()
 
     def broken_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose sync_job always answers 500."""
@@ -66,19 +67,17 @@ class SimulatorHandle:
         return self.state.repositories()
 
 
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
 @contextlib.asynccontextmanager
 async def running_simulator(
     config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[SimulatorHandle]:
     """Build the dataset, listen on host:port (0: a free port), yield the handle, then shut down."""
     state = SimulatorState(config)
-    # The dataset lives as long as the server: keep the cyclic GC from walking it again and again.
-    gc.collect()
-    gc.freeze()
+    # A big dataset lives as long as the server: keep the cyclic GC from walking it again and again.
+    frozen = state.data.job_count() >= _FREEZE_FROM_JOBS
+    if frozen:
+        gc.collect()
+        gc.freeze()
     live = LiveRunner(state.live)
     # handler_cancellation: a client that gives up on a slow answer frees its handler, so shutting
     # down never waits out --slow-ms.
@@ -101,4 +100,5 @@ async def running_simulator(
     finally:
         live.stop()
         await runner.cleanup()
-        gc.unfreeze()
+        if frozen:
+            gc.unfreeze()

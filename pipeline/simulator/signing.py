@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
+from pipeline.simulator.query import QueryError, query_pairs
+
 ALGORITHM = "SDK-HMAC-SHA256"
 MAX_SKEW_S = 15 * 60
 _AUTH = re.compile(
@@ -46,13 +48,8 @@ def canonical_uri(raw_path: str) -> str:
 
 
 def canonical_query(raw_query: str) -> str:
-    """Decoded (key, value) pairs, sorted, each side re-encoded."""
-    pairs = []
-    for part in raw_query.split("&"):
-        if part:
-            key, _, value = part.partition("=")
-            pairs.append((unquote(key), unquote(value)))
-    return "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(pairs))
+    """Decoded (key, value) pairs, sorted, each side re-encoded; QueryError if it does not decode."""
+    return "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(query_pairs(raw_query)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,5 +99,9 @@ def check_signature(auth: Authorization, secret_key: str, request: WireRequest) 
     names = auth.signed_headers
     if list(names) != sorted(names) or not {"host", "x-sdk-date"} <= set(names):
         return False
-    expected = signature(secret_key, request.headers.get("x-sdk-date", ""), canonical_request(request, names))
+    try:
+        canonical = canonical_request(request, names)
+    except QueryError:  # a query that is not UTF-8 once decoded cannot have been signed by an SDK
+        return False
+    expected = signature(secret_key, request.headers.get("x-sdk-date", ""), canonical)
     return hmac.compare_digest(expected, auth.signature)
