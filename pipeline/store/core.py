@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
+from operator import itemgetter
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -190,7 +191,8 @@ class Store:
         """Merge one batch in one transaction: COPY to a temp table, then a single INSERT ON CONFLICT."""
         if not jobs:
             return UpsertResult(0, 0, 0)
-        records = [job_record(job) for job in dedupe_latest(jobs)]
+        # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
+        records = sorted((job_record(job) for job in dedupe_latest(jobs)), key=itemgetter(0))
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.copy_records_to_table(q.INCOMING_TABLE, records=records, columns=q.JOB_COLUMNS)

@@ -8,8 +8,9 @@ import asyncpg
 QUERIES = (
     # Columns with type, nullability and default.
     """
-    SELECT format('column %s.%s %s%s%s', table_name, column_name,
+    SELECT format('column %s.%s %s%s%s%s', table_name, column_name,
                   CASE WHEN data_type = 'ARRAY' THEN udt_name ELSE data_type END,
+                  COALESCE(' collate ' || collation_name, ''),
                   CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END,
                   COALESCE(' default ' || column_default, ''))
     FROM information_schema.columns WHERE table_schema = 'public'

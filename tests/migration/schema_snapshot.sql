@@ -41,11 +41,11 @@ column crawl_runs.updated bigint not null default 0
 column sync_job_durations.created_at timestamp with time zone
 column sync_job_durations.duration interval
 column sync_job_durations.id bigint
-column sync_job_durations.namespace text
-column sync_job_durations.region text
-column sync_job_durations.remote_region_id text
-column sync_job_durations.repo_name text
-column sync_job_durations.status text
+column sync_job_durations.namespace text collate C
+column sync_job_durations.region text collate C
+column sync_job_durations.remote_region_id text collate C
+column sync_job_durations.repo_name text collate C
+column sync_job_durations.status text collate C
 column sync_job_durations.tag text
 column sync_job_durations.updated_at timestamp with time zone
 column sync_job_rejects.id bigint not null default nextval('sync_job_rejects_id_seq'::regclass)
@@ -63,13 +63,13 @@ column sync_jobs.first_seen_at timestamp with time zone not null default now()
 column sync_jobs.id bigint not null
 column sync_jobs.last_run_id bigint not null
 column sync_jobs.last_seen_at timestamp with time zone not null default now()
-column sync_jobs.namespace text not null
+column sync_jobs.namespace text collate C not null
 column sync_jobs.override boolean not null
-column sync_jobs.region text not null
+column sync_jobs.region text collate C not null
 column sync_jobs.remote_namespace text not null
-column sync_jobs.remote_region_id text not null
-column sync_jobs.repo_name text not null
-column sync_jobs.status text not null
+column sync_jobs.remote_region_id text collate C not null
+column sync_jobs.repo_name text collate C not null
+column sync_jobs.status text collate C not null
 column sync_jobs.sync_operator_id text not null
 column sync_jobs.sync_operator_name text not null
 column sync_jobs.tag text not null

@@ -1,0 +1,116 @@
+"""Upsert throughput: N synthetic jobs written in batches as new rows, then again unchanged, then changed.
+
+    .venv/bin/python -m bench.upsert [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--jobs 1000000] [--batch-size 10000] [--writers 1]
+
+The URL names the server; the benchmark creates its own database there, migrates it, and drops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import secrets
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from pipeline.domain import SyncJob
+from pipeline.migrate import upgrade_to_head_async
+from pipeline.store import Store, UpsertResult
+
+STATUSES = ("success", "failed", "timeout", "waiting", "running", "cancel", "existed")
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def synthetic_jobs(count: int) -> list[SyncJob]:
+    """Jobs spread over 1,000 repositories in 50 namespaces, deterministic."""
+    return [
+        SyncJob(
+            id=i,
+            namespace=f"ns-{i % 50}",
+            repo_name=f"group/repo-{i % 1000}",
+            tag=f"v{i % 97}.{i % 13}",
+            status=STATUSES[i % len(STATUSES)],
+            override=i % 2 == 0,
+            remote_region_id=("cn-south-1", "ap-southeast-1", "eu-west-0")[i % 3],
+            remote_namespace=f"mirror-{i % 7}",
+            domain_id="0d4f8c6a1b2e4f50a9c3",
+            domain_name="acme",
+            sync_operator_id=f"op-{i % 11}",
+            sync_operator_name=f"operator {i % 11}",
+            created_at=T0 + timedelta(seconds=i),
+            updated_at=T0 + timedelta(seconds=i + 30),
+        )
+        for i in range(1, count + 1)
+    ]
+
+
+def with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+async def timed_pass(
+    store: Store, run_id: int, jobs: Sequence[SyncJob], batch_size: int, writers: int
+) -> tuple[UpsertResult, float]:
+    """Upsert all jobs in batches from ``writers`` concurrent tasks; return the summed result and seconds."""
+    batches = iter(range(0, len(jobs), batch_size))
+    results: list[UpsertResult] = []
+
+    async def writer() -> None:
+        for offset in batches:  # a shared iterator: each batch goes to exactly one writer
+            results.append(await store.upsert_jobs("bench", run_id, jobs[offset : offset + batch_size]))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    elapsed = time.perf_counter() - started
+    total = UpsertResult(
+        sum(r.inserted for r in results), sum(r.updated for r in results), sum(r.unchanged for r in results)
+    )
+    return total, elapsed
+
+
+async def run(server_dsn: str, count: int, batch_size: int, writers: int) -> None:
+    """Create a scratch database, run the three passes, print rows/s, drop the database."""
+    name = f"swr_etl_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        dsn = with_database(server_dsn, name)
+        await upgrade_to_head_async(dsn)
+        started = time.perf_counter()
+        jobs = synthetic_jobs(count)
+        changed = [
+            dataclasses.replace(j, status="success", updated_at=j.updated_at + timedelta(1)) for j in jobs
+        ]
+        print(f"built {count:,} jobs in {time.perf_counter() - started:.1f}s; batch size {batch_size:,}")
+        store = await Store.connect(dsn)
+        try:
+            run_id = await store.start_run(["bench"], {"bench": True})
+            for label, batch in (("new", jobs), ("unchanged", jobs), ("changed", changed)):
+                result, seconds = await timed_pass(store, run_id, batch, batch_size, writers)
+                print(f"{label:>9}: {count / seconds:>10,.0f} rows/s  ({seconds:.2f}s, {result})")
+        finally:
+            await store.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--writers", type=int, default=1, help="concurrent upsert batches (pool size)")
+    args = parser.parse_args()
+    asyncio.run(run(args.database_url, args.jobs, args.batch_size, args.writers))
+
+
+if __name__ == "__main__":
+    main()
