@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from pipeline.simulator import SimulatorHandle
-from tests.simulator.conftest import AUTH, get, sync_job_path, url
+from tests.simulator.conftest import AUTH, MakeSimulator, get, sync_job_path, url
 
 JOB_FIELDS = {
     "id", "namespace", "repoName", "tag", "status", "override", "remoteRegionId", "remoteNamespace",
@@ -247,7 +247,9 @@ async def test_repos_ordering(simulator: SimulatorHandle, http: aiohttp.ClientSe
     assert times == sorted(times)
 
 
-async def test_legacy_errors_are_a_bare_array(make_simulator, http: aiohttp.ClientSession) -> None:  # type: ignore[no-untyped-def]
+async def test_legacy_errors_are_a_bare_array(
+    make_simulator: MakeSimulator, http: aiohttp.ClientSession
+) -> None:
     async with make_simulator(legacy_errors=True) as sim:
         status, _, body = await get(
             http, sim.url, sync_job_path("acme", "team/app", "filter=limit::0|offset::0")

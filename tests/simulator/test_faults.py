@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.domain import KNOWN_STATUSES
 from pipeline.simulator.config import FAULT_KINDS, SimulatorConfig
-from pipeline.simulator.faults import FaultPlan
+from pipeline.simulator.faults import FaultDecision, FaultPlan
 from tests.simulator.conftest import AUTH, MakeSimulator, get, sync_job_path, url
 
 PAGE = sync_job_path("acme", "team/app", "filter=limit::5|offset::0")
@@ -249,10 +249,10 @@ def test_fault_decisions_do_not_depend_on_interleaving() -> None:
     config = SimulatorConfig(seed=9, fault_rate=0.9, latency_ms=10)
     one, two = FaultPlan(config), FaultPlan(config)
     keys = [f"GET /k{i % 7}" for i in range(60)]
-    first = {}
+    first: dict[str, list[FaultDecision]] = {}
     for key in keys:
         first.setdefault(key, []).append(one.decide(key))
-    second = {}
+    second: dict[str, list[FaultDecision]] = {}
     for key in reversed(keys):
         second.setdefault(key, []).append(two.decide(key))
     assert first == second
