@@ -43,7 +43,7 @@ async def _drive(base: str, paths: list[str], duration: float, concurrency: int)
     from yarl import URL  # noqa: PLC0415  (imported in the client process only)
 
     urls = [URL(base + p, encoded=True) for p in paths]
-    counts = {"pages": 0, "jobs": 0, "errors": 0}
+    counts: dict[str, float] = {"pages": 0, "jobs": 0, "errors": 0}
     latencies: list[float] = []
     deadline = time.monotonic() + duration
     connector = aiohttp.TCPConnector(limit=concurrency)
