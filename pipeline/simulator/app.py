@@ -61,7 +61,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     path, _, raw_query = request.raw_path.partition("?")
     if path.startswith("/_sim/"):
-        return await handle_introspection(request, state, request.app[LIVE], path)
+        answer = await handle_introspection(request, state, request.app[LIVE], path)
+        answer.headers["X-Request-Id"] = state.next_request_id()
+        return answer
     target = Target(*_route(path), path, raw_query)
     request_id = state.next_request_id()
     state.stats.enter(target.endpoint)
