@@ -109,8 +109,12 @@ class Store:
 
     async def close(self) -> None:
         """Release the lock (if held) and close the pool."""
-        await self.unlock()
-        await self._pool.close()
+        try:
+            await self.unlock()
+        except errors.DatabaseUnavailable:
+            pass  # the lost connection took its session lock with it
+        finally:
+            await self._pool.close()
 
     async def __aenter__(self) -> Store:
         return self

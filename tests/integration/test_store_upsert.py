@@ -164,3 +164,20 @@ async def test_timestamps_keep_their_instant(store: Store) -> None:
     await store.upsert_jobs(REGION, run, [job])
     (stored,) = await store.fetch_all_jobs(REGION)
     assert stored.updated_at - job.updated_at == timedelta(0)
+
+
+async def test_concurrent_overlapping_batches_neither_deadlock_nor_duplicate(store: Store) -> None:
+    run = await store.start_run([REGION], {})
+    await store.upsert_jobs(REGION, run, [make_job(i) for i in range(1, 1001)])
+    forward = [make_job(i, updated=10, status="failed") for i in range(1, 2001)]
+    backward = [make_job(i, updated=20, status="cancel") for i in range(2000, 0, -1)]
+
+    first, second = await asyncio.gather(
+        store.upsert_jobs(REGION, run, forward), store.upsert_jobs(REGION, run, backward)
+    )
+
+    assert first.inserted + second.inserted == 1000
+    assert first.updated + second.updated >= 1000  # the later observation always lands
+    stored = await store.fetch_all_jobs(REGION)
+    assert len(stored) == 2000
+    assert {job.status for job in stored} == {"cancel"}
