@@ -93,8 +93,12 @@ class SwrClient:
         return await self.call(path, query, decode)
 
     async def list_namespaces(self) -> list[str]:
-        """Every namespace the credentials can see (ListNamespaces is not paged)."""
-        return await self.call(sansio.NAMESPACES_PATH, "", sansio.decode_namespaces)
+        """Every namespace the credentials can see (ListNamespaces is not paged).
+
+        `mode::visible` adds namespaces the user reaches only through repository-level permissions.
+        """
+        query = sansio.encode_query({"filter": sansio.build_filter([("mode", "visible")])})
+        return await self.call(sansio.NAMESPACES_PATH, query, sansio.decode_namespaces)
 
     async def list_repos_page(self, limit: int, offset: int, namespace: str | None) -> sansio.ReposPage:
         """One ListReposDetails page (namespace matched fuzzily by the API)."""

@@ -19,7 +19,15 @@ log = get_logger(__name__)
 
 # Flags that mean the API's answers could not be trusted (as opposed to data that changed under us).
 SUSPICIOUS_FLAGS = frozenset(
-    {"repeated_page", "count_mismatch", "short_of_total", "request_cap_reached", "no_content_range", "offset_mismatch"}
+    {
+        "repeated_page",
+        "count_mismatch",
+        "short_of_total",
+        "request_cap_reached",
+        "no_content_range",
+        "offset_mismatch",
+        "total_unstable",
+    }
 )
 # 404 with this gateway code means our path is wrong, not that the repository is gone.
 ROUTE_NOT_FOUND = "APIGW.0101"
@@ -142,7 +150,8 @@ class SourceCrawler:
                     total = page_total if page_total is not None else total
                     await self._hand_over(repo, page, fresh)
                     new_items = len(fresh) + len(page.rejects)
-                    spawn(planner.on_page(offset, page.item_count, new_items, page_total))
+                    count = page.content_range.count if page.content_range else None
+                    spawn(planner.on_page(offset, page.item_count, new_items, page_total, count=count))
         finally:
             for task in tasks:
                 task.cancel()
