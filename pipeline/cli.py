@@ -46,19 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     common.add_argument("--log-format", choices=("auto", "json", "console"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("migrate", parents=[common], help="Upgrade the database schema to the newest revision")
-    crawl = commands.add_parser("crawl", parents=[common], help="Crawl every configured repository's sync jobs")
+    commands.add_parser(
+        "migrate", parents=[common], help="Upgrade the database schema to the newest revision"
+    )
+    crawl = commands.add_parser(
+        "crawl", parents=[common], help="Crawl every configured repository's sync jobs"
+    )
     for name, text in {**SOURCE_FLAGS, **TUNING_FLAGS}.items():
         crawl.add_argument("--" + name.replace("_", "-"), dest=name, help=text)
     report = commands.add_parser("report", parents=[common], help="Print what the database says")
-    report.add_argument("--stuck-after-minutes", type=float, default=60.0, help="waiting/running longer = stuck")
+    report.add_argument(
+        "--stuck-after-minutes", type=float, default=60.0, help="waiting/running longer = stuck"
+    )
     report.add_argument("--top", type=int, default=10, help="How many failing repositories to list")
-    demo = commands.add_parser("demo", parents=[common], help="Simulator + embedded PostgreSQL, crawl, report")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="Simulator + embedded PostgreSQL, crawl, report"
+    )
     demo.add_argument("--data-dir", help="Where the embedded PostgreSQL keeps its data (default .data)")
     demo.add_argument("--namespaces", type=int, default=8, help="Simulated namespaces")
-    demo.add_argument("--repos-per-namespace", type=int, default=25, help="Simulated repositories per namespace")
+    demo.add_argument(
+        "--repos-per-namespace", type=int, default=25, help="Simulated repositories per namespace"
+    )
     demo.add_argument("--seed", type=int, default=7, help="Simulator seed")
-    commands.add_parser("simulate", add_help=False, help="Run the SWR simulator (see `swr-etl simulate --help`)")
+    commands.add_parser(
+        "simulate", add_help=False, help="Run the SWR simulator (see `swr-etl simulate --help`)"
+    )
     return parser
 
 
@@ -142,7 +154,9 @@ async def cmd_report(settings: Settings, args: argparse.Namespace, stop: Any) ->
     from pipeline.report import print_report  # noqa: PLC0415
 
     assert settings.database.url is not None
-    await print_report(settings.database.url.reveal(), stuck_after_minutes=args.stuck_after_minutes, top=args.top)
+    await print_report(
+        settings.database.url.reveal(), stuck_after_minutes=args.stuck_after_minutes, top=args.top
+    )
     return 0
 
 

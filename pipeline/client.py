@@ -38,12 +38,16 @@ RETRY_AFTER_MARGIN_S = 0.01
 
 def client_timeout(http: HttpSettings) -> aiohttp.ClientTimeout:
     """Per-request timeouts from settings."""
-    return aiohttp.ClientTimeout(total=http.total_timeout, sock_connect=http.connect_timeout, sock_read=http.read_timeout)
+    return aiohttp.ClientTimeout(
+        total=http.total_timeout, sock_connect=http.connect_timeout, sock_read=http.read_timeout
+    )
 
 
 def make_session(http: HttpSettings) -> aiohttp.ClientSession:
     """The one session of a run; its connector allows as many connections as requests may be in flight."""
-    connector = aiohttp.TCPConnector(limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True)
+    connector = aiohttp.TCPConnector(
+        limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True
+    )
     return aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
 
 
@@ -76,7 +80,10 @@ class SwrClient:
         self._limiter = limiter
         self._timeout = client_timeout(http)
         self._policy = BackoffPolicy(
-            base=http.backoff_base, cap=http.backoff_cap, attempts=http.retry_attempts, max_retry_after=http.max_retry_after
+            base=http.backoff_base,
+            cap=http.backoff_cap,
+            attempts=http.retry_attempts,
+            max_retry_after=http.max_retry_after,
         )
         self._rng = rng or random.Random()
         self._sleep = sleep
@@ -127,7 +134,9 @@ class SwrClient:
                 delay = self._after_failure(error, attempt)
                 if delay is None:
                     raise RetriesExhausted(error, attempt) from None
-                log.debug("request_retry", path=path, attempt=attempt, delay=round(delay, 3), error=error.message)
+                log.debug(
+                    "request_retry", path=path, attempt=attempt, delay=round(delay, 3), error=error.message
+                )
                 self.stats.retries += 1
                 await self._sleep(delay)
 
@@ -135,10 +144,12 @@ class SwrClient:
         headers = await self._auth.headers("GET", url)
         self.stats.requests += 1
         try:
-            async with self._limiter.slot():
-                async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
-                    body = await resp.read()
-                    status, resp_headers = resp.status, resp.headers
+            async with (
+                self._limiter.slot(),
+                self._session.get(url, headers=headers, timeout=self._timeout) as resp,
+            ):
+                body = await resp.read()
+                status, resp_headers = resp.status, resp.headers
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         if status in (401, 403):

@@ -54,6 +54,7 @@ class SourceCrawler:
         client: SwrClient,
         source: SourceSettings,
         http: HttpSettings,
+        *,
         queue: asyncio.Queue[Item],
         stats: RunStats,
         stopping: Callable[[], bool],
@@ -185,9 +186,13 @@ class SourceCrawler:
             log.info("repo_gone", repo=repo.full_name, error_code=code)
         else:
             self._stats.repos_failed += 1
-            log.warning("repo_failed", repo=repo.full_name, error_code=code, error=exc.message, attempts=attempts)
+            log.warning(
+                "repo_failed", repo=repo.full_name, error_code=code, error=exc.message, attempts=attempts
+            )
         await self._queue.put(
-            RepoOutcome(self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts)
+            RepoOutcome(
+                self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
+            )
         )
 
 

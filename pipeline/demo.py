@@ -57,7 +57,9 @@ async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopReque
         )
         async with running_simulator(sim_config) as sim:
             print(f"simulator at {sim.url}: {len(sim.repositories())} repositories", flush=True)
-            source = SourceSettings(endpoint=sim.url, region=sim_config.region, token=Secret(sim_config.token))
+            source = SourceSettings(
+                endpoint=sim.url, region=sim_config.region, token=Secret(sim_config.token)
+            )
             crawl_settings = replace(
                 settings, sources=(source,), database=replace(settings.database, url=Secret(database_url))
             )
@@ -71,5 +73,3 @@ async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopReque
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-
-

@@ -42,7 +42,9 @@ class SecretRedactor:
             return value
         return self.redact(str(value))
 
-    def __call__(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def __call__(
+        self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         if not self._secrets:
             return event_dict
         return {key: self._clean(value) for key, value in event_dict.items()}

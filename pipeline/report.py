@@ -14,7 +14,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A left-aligned text table (numbers right-aligned)."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], int | float) for row in rows) and bool(rows) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in rows) and bool(rows) for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
         parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
@@ -41,7 +43,10 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
         f"SWR sync jobs: {total} in the database",
         "",
         "Jobs by status",
-        table(["status", "jobs", "share"], [(s.status, s.count, s.count / total if total else 0.0) for s in report.by_status]),
+        table(
+            ["status", "jobs", "share"],
+            [(s.status, s.count, s.count / total if total else 0.0) for s in report.by_status],
+        ),
         "",
         "Failure rate by target region (failed + timeout)",
         table(
@@ -77,8 +82,9 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
         sections += [
             "",
             f"Latest run {run.id}: {run.status}, started {_cell(run.started_at)}, "
-            f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / {run.repos_flagged} flagged "
-            f"repositories, {run.jobs_seen} jobs seen, {run.inserted} inserted, {run.updated} updated, "
+            f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / "
+            f"{run.repos_flagged} flagged repositories, {run.jobs_seen} jobs seen, "
+            f"{run.inserted} inserted, {run.updated} updated, "
             f"{run.rejected} rejected" + (f" — {run.error}" if run.error else ""),
         ]
     return "\n".join(sections)
@@ -92,7 +98,9 @@ def _duration(delta: timedelta) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} d"
 
 
-async def print_report(database_url: str, *, stuck_after_minutes: float, top: int, out: TextIO | None = None) -> None:
+async def print_report(
+    database_url: str, *, stuck_after_minutes: float, top: int, out: TextIO | None = None
+) -> None:
     """Query the database and print the report."""
     import sys  # noqa: PLC0415
 

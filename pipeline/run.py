@@ -61,10 +61,10 @@ class RunOutcome:
         s = self.stats
         repos = s.repos_ok + s.repos_flagged + s.repos_failed + s.repos_gone
         line = (
-            f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, {s.repos_gone} gone, "
-            f"{s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, {s.jobs_seen} jobs, "
-            f"{s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, {s.unknown_status} unknown status, "
-            f"{self.seconds:.1f} s"
+            f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, "
+            f"{s.repos_gone} gone, {s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, "
+            f"{s.jobs_seen} jobs, {s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, "
+            f"{s.unknown_status} unknown status, {self.seconds:.1f} s"
         )
         return line + (f" — {self.error}" if self.error else "")
 
@@ -96,7 +96,9 @@ def lock_key(sources: tuple[SourceSettings, ...]) -> str:
 async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     """Crawl every configured source into the database; never raises for a repository's failure."""
     assert settings.database.url is not None
-    store = await Store.connect(settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout)
+    store = await Store.connect(
+        settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout
+    )
     try:
         await store.ensure_at_head(migrate.head_revision())
         if not await store.try_lock(lock_key(settings.sources)):
@@ -115,7 +117,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     stats = RunStats()
     run_id = await store.start_run([s.region for s in settings.sources], settings_summary(settings))
     structlog.contextvars.bind_contextvars(run_id=run_id)
-    log.info("run_started", sources=[s.region for s in settings.sources], concurrency=settings.http.concurrency)
+    log.info(
+        "run_started", sources=[s.region for s in settings.sources], concurrency=settings.http.concurrency
+    )
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
@@ -147,7 +151,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     try:
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
-        outcome = RunOutcome(run_id, "failed", EXIT_FATAL, stats, seconds, f"could not record the run: {exc.message}")
+        outcome = RunOutcome(
+            run_id, "failed", EXIT_FATAL, stats, seconds, f"could not record the run: {exc.message}"
+        )
     log.info("run_finished", status=outcome.status, seconds=round(seconds, 2), **_stats_fields(stats))
     return outcome
 
@@ -189,8 +195,12 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
     return {name: value for name, value in values.items() if isinstance(value, int)}
 
 
-async def _crawl_sources(settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest) -> None:
-    await asyncio.gather(*(_crawl_source(settings, source, queue, stats, stop) for source in settings.sources))
+async def _crawl_sources(
+    settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+) -> None:
+    await asyncio.gather(
+        *(_crawl_source(settings, source, queue, stats, stop) for source in settings.sources)
+    )
 
 
 async def _crawl_source(
@@ -201,7 +211,7 @@ async def _crawl_source(
         auth = make_authenticator(source, session, client_timeout(http))
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
         client = SwrClient(session, source.endpoint, auth, limiter, http)
-        crawler = SourceCrawler(client, source, http, queue, stats, stop.event.is_set)
+        crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()
         finally:

@@ -241,7 +241,9 @@ def _build(layered: dict[str, Any], *, require_source: bool) -> Settings:
         http=http,
         database=database,
         grace_period=_number(run.get("grace_period", run_defaults.grace_period), "run.grace_period", float),
-        log_level=_choice(run.get("log_level", "info"), "run.log_level", ("debug", "info", "warning", "error")),
+        log_level=_choice(
+            run.get("log_level", "info"), "run.log_level", ("debug", "info", "warning", "error")
+        ),
         log_format=_choice(run.get("log_format", "auto"), "run.log_format", ("auto", "json", "console")),
         data_dir=str(run.get("data_dir", run_defaults.data_dir)),
     )
@@ -274,12 +276,14 @@ def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
 def _number(value: Any, name: str, kind: type) -> Any:
     try:
         if kind is int:
-            if isinstance(value, float) or isinstance(value, bool):
+            if isinstance(value, float | bool):
                 raise ValueError
             return int(value)
         return float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}") from None
+        raise ConfigError(
+            f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}"
+        ) from None
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -296,7 +300,9 @@ def _build_sources(layered: dict[str, Any]) -> tuple[SourceSettings, ...]:
         raise ConfigError("sources must be an array of tables ([[sources]])")
     if many and single:
         if len(many) > 1:
-            raise ConfigError("SWR_ETL_* source settings and [source] cannot be combined with several [[sources]]")
+            raise ConfigError(
+                "SWR_ETL_* source settings and [source] cannot be combined with several [[sources]]"
+            )
         many = [{**many[0], **single}]
     entries = many or ([single] if single else [])
     sources = tuple(_source(entry, f"sources[{i}]") for i, entry in enumerate(entries))
@@ -376,7 +382,9 @@ def _validate_auth(source: SourceSettings, where: str) -> None:
             f"_PASSWORD/_DOMAIN; aksk: SWR_ETL_AK/SWR_ETL_SK), found {found}"
         )
     if modes == ["iam"] and not (source.iam_user and source.iam_password and source.iam_domain):
-        raise ConfigError(f"{where}: IAM mode needs SWR_ETL_IAM_USER, SWR_ETL_IAM_PASSWORD and SWR_ETL_IAM_DOMAIN")
+        raise ConfigError(
+            f"{where}: IAM mode needs SWR_ETL_IAM_USER, SWR_ETL_IAM_PASSWORD and SWR_ETL_IAM_DOMAIN"
+        )
     if modes == ["aksk"] and not (source.ak and source.sk):
         raise ConfigError(f"{where}: AK/SK mode needs both SWR_ETL_AK and SWR_ETL_SK")
 
@@ -389,11 +397,20 @@ def _validate(settings: Settings) -> None:
         (http.retry_attempts >= 1, "http.retry_attempts must be at least 1"),
         (http.repos_in_flight >= 1, "http.repos_in_flight must be at least 1"),
         (http.max_requests_per_repo >= 1, "http.max_requests_per_repo must be at least 1"),
-        (min(http.connect_timeout, http.read_timeout, http.total_timeout) > 0, "http timeouts must be positive"),
+        (
+            min(http.connect_timeout, http.read_timeout, http.total_timeout) > 0,
+            "http timeouts must be positive",
+        ),
         (http.backoff_base >= 0 and http.backoff_cap >= 0, "http backoff must not be negative"),
         (http.max_retry_after >= 0 and http.rate_limit >= 0, "http.max_retry_after/rate_limit must be >= 0"),
-        (db.batch_size >= 1 and db.queue_pages >= 1, "database.batch_size and queue_pages must be at least 1"),
-        (db.connect_timeout > 0 and db.write_attempts >= 1, "database.connect_timeout/write_attempts invalid"),
+        (
+            db.batch_size >= 1 and db.queue_pages >= 1,
+            "database.batch_size and queue_pages must be at least 1",
+        ),
+        (
+            db.connect_timeout > 0 and db.write_attempts >= 1,
+            "database.connect_timeout/write_attempts invalid",
+        ),
         (settings.grace_period > 0, "run.grace_period must be positive"),
     ]
     for ok, message in checks:

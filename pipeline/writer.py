@@ -55,13 +55,17 @@ Item = PageBatch | RepoOutcome | None
 class Writer:
     """Consumes the queue until a `None` sentinel; retries database writes with backoff."""
 
-    def __init__(self, store: Any, run_id: int, queue: asyncio.Queue[Item], stats: RunStats, db: DatabaseSettings):
+    def __init__(
+        self, store: Any, run_id: int, queue: asyncio.Queue[Item], stats: RunStats, db: DatabaseSettings
+    ):
         self._store = store
         self._run_id = run_id
         self._queue = queue
         self._stats = stats
         self._batch_size = db.batch_size
-        self._policy = BackoffPolicy(base=0.2, cap=db.write_backoff_cap, attempts=db.write_attempts, max_retry_after=0)
+        self._policy = BackoffPolicy(
+            base=0.2, cap=db.write_backoff_cap, attempts=db.write_attempts, max_retry_after=0
+        )
         self._rng = random.Random()
         self.batches = 0
 
@@ -91,7 +95,9 @@ class Writer:
             self._stats.unchanged += result.unchanged
         for item in items:
             if isinstance(item, PageBatch) and item.rejects:
-                await self._retry(self._store.record_rejects, item.region, self._run_id, item.repo, item.rejects)
+                await self._retry(
+                    self._store.record_rejects, item.region, self._run_id, item.repo, item.rejects
+                )
             elif isinstance(item, RepoOutcome):
                 await self._retry(self._record_outcome, item)
         self.batches += 1
@@ -101,10 +107,12 @@ class Writer:
             await self._store.record_repo_issue(
                 self._run_id, o.region, o.repo, o.status, o.error_code, o.message or "", o.attempts, o.detail
             )
-        await self._store.record_repo_state(self._run_id, o.region, o.repo, o.status, o.total, o.jobs_seen, o.max_job_id)
+        await self._store.record_repo_state(
+            self._run_id, o.region, o.repo, o.status, o.total, o.jobs_seen, o.max_job_id
+        )
 
     async def _retry(self, write: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """A lost database is retried with backoff; each write is one transaction, so nothing is half-written."""
+        """A lost database is retried with backoff; each write is one transaction: never half-written."""
         attempt = 0
         while True:
             attempt += 1

@@ -56,21 +56,23 @@ async def start_cli(*args: str, env: Mapping[str, str]) -> asyncio.subprocess.Pr
     )  # fmt: skip
 
 
-async def finish(proc: asyncio.subprocess.Process, timeout: float = 120.0) -> CliResult:
+async def finish(proc: asyncio.subprocess.Process, wait_s: float = 120.0) -> CliResult:
     """Wait for a started CLI process and collect its output."""
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(), wait_s)
     except TimeoutError:
         proc.send_signal(signal.SIGKILL)
         out, err = await proc.communicate()
-        raise AssertionError(f"swr-etl did not finish in {timeout}s; stderr tail: {err.decode()[-2000:]}") from None
+        raise AssertionError(
+            f"swr-etl did not finish in {wait_s}s; stderr tail: {err.decode()[-2000:]}"
+        ) from None
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
-async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 120.0) -> CliResult:
+async def run_cli(*args: str, env: Mapping[str, str], wait_s: float = 120.0) -> CliResult:
     """Run `swr-etl ARGS` to completion."""
-    return await finish(await start_cli(*args, env=env), timeout)
+    return await finish(await start_cli(*args, env=env), wait_s)
 
 
 def truth_rows(truth: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -89,7 +91,9 @@ async def table_rows(database_url: str, region: str) -> dict[int, dict[str, Any]
     columns = [*API_TO_COLUMN.values(), "created_at", "updated_at"]
     conn = await asyncpg.connect(database_url)
     try:
-        records = await conn.fetch(f"SELECT id, {', '.join(columns)} FROM sync_jobs WHERE region = $1", region)
+        records = await conn.fetch(
+            f"SELECT id, {', '.join(columns)} FROM sync_jobs WHERE region = $1", region
+        )
     finally:
         await conn.close()
     return {r["id"]: {c: r[c] for c in columns} for r in records}
@@ -102,7 +106,9 @@ async def assert_table_equals_truth(database_url: str, region: str, truth: list[
     extra = actual.keys() - expected.keys()
     assert not missing and not extra, f"{len(missing)} jobs missing, {len(extra)} unexpected"
     differing = [i for i in expected if expected[i] != actual[i]]
-    assert not differing, f"{len(differing)} jobs differ, e.g. {expected[differing[0]]} != {actual[differing[0]]}"
+    assert not differing, (
+        f"{len(differing)} jobs differ, e.g. {expected[differing[0]]} != {actual[differing[0]]}"
+    )
 
 
 async def fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
