@@ -22,8 +22,17 @@ __all__ = [
     "upgrade_to_head_async",
 ]
 
-# The repository is installed editable: migrations/ and alembic.ini sit next to the package.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _project_root() -> Path:
+    """Where migrations/ lives: next to the package (editable install, a checkout), else the working
+    directory (a non-editable install such as the container image, whose WORKDIR holds migrations/)."""
+    beside_package = Path(__file__).resolve().parent.parent
+    if (beside_package / "migrations" / "env.py").exists():
+        return beside_package
+    return Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
