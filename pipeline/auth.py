@@ -1,30 +1,37 @@
 """The three ways SWR accepts a caller: a static IAM token, the IAM password flow, AK/SK request signing.
 
-Each authenticator produces the headers of one request; the client asks it to `refresh` once after a 401.
+Each authenticator produces the headers of one request; the client asks it to `refresh` once after a
+401/403, and if the retry is refused too, `refused` turns the answer into the run's one-line AuthError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 from yarl import URL
 
-from pipeline import sansio, signing
-from pipeline.errors import AuthError, TransportError
-from pipeline.logs import get_logger
+from pipeline import signing
+from pipeline.errors import ApiError, AuthError
+from pipeline.logs import REDACTED, get_logger, redactor
+from pipeline.records import parse_rfc3339, single_line
 from pipeline.settings import SourceSettings
 
 log = get_logger(__name__)
 
-# Refresh an IAM token this long before IAM says it expires (clock skew, long runs).
+# Refresh an IAM token this long before IAM says it expires (clock skew, long runs), at most 10% of it.
 TOKEN_EXPIRY_MARGIN_S = 300.0
-IAM_ATTEMPTS = 3
+DEFAULT_TOKEN_LIFETIME_S = 24 * 3600.0  # IAM's documented lifetime, when its answer does not say
+# IAM 5xx / connection failures are retried briefly: a crawl without a token cannot start anyway.
+IAM_RETRY_DELAYS_S = (0.2, 0.5)
+MODE_LABELS = {"token": "token", "iam": "IAM password", "aksk": "AK/SK"}
+CHECK_PERMISSION = "the credentials were accepted but may not read SWR here: grant read access to SWR"
 
 
 class Authenticator(Protocol):
@@ -36,6 +43,8 @@ class Authenticator(Protocol):
 
     async def refresh(self, used: Mapping[str, str]) -> bool: ...
 
+    def refused(self, error: ApiError) -> AuthError: ...
+
 
 def host_header(url: URL) -> str:
     """The Host header aiohttp sends: host, plus the port when it is not the scheme's default."""
@@ -43,6 +52,55 @@ def host_header(url: URL) -> str:
     if url.port is not None and not url.is_default_port():
         return f"{host}:{url.port}"
     return host
+
+
+def default_iam_endpoint(endpoint: str, region: str) -> str:
+    """`https://iam.{region}.myhuaweicloud.com`, on the SWR endpoint's cloud (`.myhuaweicloud.eu` too)."""
+    host = urlsplit(endpoint).hostname or ""
+    suffix = "myhuaweicloud.eu" if host.endswith(".myhuaweicloud.eu") else "myhuaweicloud.com"
+    return f"https://iam.{region}.{suffix}"
+
+
+def token_lifetime(payload: bytes, received: datetime) -> float:
+    """Seconds an issued token lives: `expires_at - issued_at` (IAM's own clock), else from `received`."""
+    try:
+        token = orjson.loads(payload)["token"]
+        expires = parse_rfc3339(str(token["expires_at"]))
+        issued = parse_rfc3339(str(token.get("issued_at", "")))
+    except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
+        return DEFAULT_TOKEN_LIFETIME_S
+    if expires is None:
+        return DEFAULT_TOKEN_LIFETIME_S
+    return (expires - (issued or received)).total_seconds()
+
+
+def renew_after(lifetime: float) -> float:
+    """How long to use a token of that lifetime before fetching a new one (never negative)."""
+    return max(lifetime - min(TOKEN_EXPIRY_MARGIN_S, lifetime / 10), 0.0)
+
+
+def auth_error(mode: str, error: ApiError, hint: str, secrets: Iterable[str] = ()) -> AuthError:
+    """The run's fatal error: one line naming the mode, what was answered and what to check; no secret."""
+    detail = error.error_message
+    for secret in (s for s in secrets if s):
+        detail = detail.replace(secret, REDACTED) if detail else detail
+    fatal = AuthError(error.status, error.code, detail, mode=mode)
+    answered = fatal.message if error.status else (detail or "no answer")
+    line = f"{MODE_LABELS.get(mode, mode)} authentication failed ({answered}); {hint}"
+    # AuthError's own text starts with "HTTP 401": the line the operator reads must start with the mode.
+    fatal.args = (single_line(line, 400),)
+    return fatal
+
+
+def _iam_error(status: int, payload: bytes) -> ApiError:
+    """IAM's error body is `{"error": {"code", "message", "title"}}`, not SWR's: read its message."""
+    message = None
+    try:
+        error = orjson.loads(payload)["error"]
+        message = str(error.get("message") or error.get("title"))
+    except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
+        message = single_line(payload.decode("utf-8", "replace"), 200) or None
+    return ApiError(status, None, message)
 
 
 class TokenAuth:
@@ -53,14 +111,22 @@ class TokenAuth:
     def __init__(self, token: str) -> None:
         self._token = token
 
+    def __repr__(self) -> str:
+        return "TokenAuth(token='***')"
+
     async def headers(self, method: str, url: URL) -> dict[str, str]:
         return {"X-Auth-Token": self._token}
 
     async def refresh(self, used: Mapping[str, str]) -> bool:
         return False
 
-    def __repr__(self) -> str:
-        return "TokenAuth(token='***')"
+    def refused(self, error: ApiError) -> AuthError:
+        hint = (
+            CHECK_PERMISSION
+            if error.status == 403
+            else "check SWR_ETL_TOKEN: a current (tokens last 24 h) IAM token scoped to this region's project"
+        )
+        return auth_error(self.mode, error, hint, [self._token])
 
 
 class IamPasswordAuth:
@@ -79,15 +145,20 @@ class IamPasswordAuth:
         project: str,
         timeout: aiohttp.ClientTimeout,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry_delays: Sequence[float] = IAM_RETRY_DELAYS_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._session = session
         self._url = iam_endpoint.rstrip("/") + "/v3/auth/tokens"
         self._user, self._password, self._domain, self._project = user, password, domain, project
         self._timeout = timeout
-        self._clock = clock
+        self._clock, self._wall = clock, wall
+        self._retry_delays, self._sleep = tuple(retry_delays), sleep
         self._token: str | None = None
-        self._expires = 0.0
+        self._renew_at = 0.0
         self._lock = asyncio.Lock()
+        self._failure: AuthError | None = None
         self.token_requests = 0
 
     def __repr__(self) -> str:
@@ -95,7 +166,7 @@ class IamPasswordAuth:
 
     async def headers(self, method: str, url: URL) -> dict[str, str]:
         token = self._token
-        if token is None or self._clock() >= self._expires:
+        if token is None or self._clock() >= self._renew_at:
             token = await self._renew(stale=token)
         return {"X-Auth-Token": token}
 
@@ -103,37 +174,69 @@ class IamPasswordAuth:
         await self._renew(stale=used.get("X-Auth-Token"))
         return True
 
+    def refused(self, error: ApiError) -> AuthError:
+        hint = (
+            CHECK_PERMISSION
+            if error.status == 403
+            else f"SWR refused a fresh IAM token: check that {self._url} is the IAM of this SWR's cloud"
+        )
+        return auth_error(self.mode, error, hint, self._secrets())
+
+    def _secrets(self) -> list[str]:
+        return [self._password, self._token or ""]
+
     async def _renew(self, stale: str | None) -> str:
+        # Single flight: the first caller fetches; whoever waited on the lock with the same stale token
+        # (or none) finds a newer one and uses it, so N requests starting together cause one IAM call.
         async with self._lock:
-            # Another request may have renewed while this one waited: reuse its token.
-            if self._token is not None and self._token != stale and self._clock() < self._expires:
+            if self._failure is not None:  # IAM said no: the requests queued behind it must not ask again
+                raise self._failure
+            if self._token is not None and self._token != stale:
                 return self._token
-            self._token, self._expires = await self._fetch()
-            return self._token
+            try:
+                token, lifetime = await self._fetch()
+            except AuthError as failure:
+                self._failure = failure
+                raise
+            self._token, self._renew_at = token, self._clock() + renew_after(lifetime)
+            return token
 
     async def _fetch(self) -> tuple[str, float]:
         body = orjson.dumps(self._request_body())
-        last: Exception | None = None
-        for attempt in range(IAM_ATTEMPTS):
+        last: ApiError = ApiError(0, None, "no answer")
+        for delay in (*self._retry_delays, None):
             try:
                 async with self._session.post(
                     self._url, data=body, headers={"Content-Type": "application/json"}, timeout=self._timeout
                 ) as resp:
                     payload = await resp.read()
                     status, token = resp.status, resp.headers.get("X-Subject-Token")
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last = TransportError(f"IAM token request failed: {type(exc).__name__}")
-            else:
                 self.token_requests += 1
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                last = ApiError(0, None, f"IAM unreachable: {type(exc).__name__}")
+            else:
                 if status == 201 and token:
+                    redactor.register([token])  # an issued token is as secret as the password
                     log.debug("iam_token_issued", iam_url=self._url)
-                    return token, self._expiry(payload)
-                error = sansio.decode_error(status, {}, payload)
-                if status in (400, 401, 403, 404):
-                    raise AuthError(status, error.code, error.error_message, mode=self.mode)
-                last = error
-            await asyncio.sleep(min(2.0**attempt * 0.2, 2.0))
-        raise AuthError(0, None, f"IAM unreachable at {self._url}: {last}", mode=self.mode)
+                    return token, token_lifetime(payload, self._wall())
+                last = _iam_error(status, payload)
+                if status < 500 and status not in (408, 429):
+                    raise self._iam_refused(last)
+            if delay is None:
+                break
+            log.warning("iam_retry", iam_url=self._url, error=last.message, delay=delay)
+            await self._sleep(delay)
+        raise self._iam_refused(last)
+
+    def _iam_refused(self, error: ApiError) -> AuthError:
+        if error.status in (400, 401, 403):
+            hint = (
+                "check SWR_ETL_IAM_USER, SWR_ETL_IAM_PASSWORD, SWR_ETL_IAM_DOMAIN (the account name) and "
+                f"that project {self._project!r} (the region) exists"
+            )
+        else:
+            hint = f"check SWR_ETL_IAM_ENDPOINT (now {self._url}) and that IAM is reachable"
+        return auth_error(self.mode, error, hint, self._secrets())
 
     def _request_body(self) -> dict[str, object]:
         user = {"name": self._user, "password": self._password, "domain": {"name": self._domain}}
@@ -143,17 +246,6 @@ class IamPasswordAuth:
                 "scope": {"project": {"name": self._project}},
             }
         }
-
-    def _expiry(self, payload: bytes) -> float:
-        """Monotonic deadline: IAM's `expires_at` minus a margin (24 h when IAM does not say)."""
-        lifetime = 24 * 3600.0
-        try:
-            expires_at = orjson.loads(payload)["token"]["expires_at"]
-            lifetime = (datetime.fromisoformat(expires_at) - datetime.now(UTC)).total_seconds()
-        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-            pass
-        margin = min(TOKEN_EXPIRY_MARGIN_S, lifetime / 10)
-        return self._clock() + max(lifetime - margin, 0.0)
 
 
 class AkSkAuth:
@@ -196,8 +288,21 @@ class AkSkAuth:
         return {**headers, **added}
 
     async def refresh(self, used: Mapping[str, str]) -> bool:
-        # A new signature with a fresh X-Sdk-Date fixes a skewed date; a wrong key stays wrong.
+        # The retry is signed again with a fresh X-Sdk-Date (a request that waited fixes itself);
+        # a wrong key or a skewed clock stays wrong and is refused again.
         return True
+
+    def refused(self, error: ApiError) -> AuthError:
+        if error.code == "APIGW.0303":
+            hint = "X-Sdk-Date is more than 15 minutes off the gateway's clock: check this host's clock (NTP)"
+        elif error.status == 403:
+            hint = CHECK_PERMISSION
+        else:
+            hint = (
+                "check SWR_ETL_AK and SWR_ETL_SK (and SWR_ETL_SECURITY_TOKEN, which expires, for "
+                "temporary credentials)"
+            )
+        return auth_error(self.mode, error, hint, [self._sk, self._security_token or ""])
 
 
 def make_authenticator(
@@ -216,7 +321,7 @@ def make_authenticator(
         assert source.iam_user and source.iam_password and source.iam_domain
         return IamPasswordAuth(
             session,
-            iam_endpoint=source.iam_endpoint or f"https://iam.{source.region}.myhuaweicloud.com",
+            iam_endpoint=source.iam_endpoint or default_iam_endpoint(source.endpoint, source.region),
             user=source.iam_user,
             password=source.iam_password.reveal(),
             domain=source.iam_domain,
