@@ -48,7 +48,13 @@ def make_session(http: HttpSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True
     )
-    return aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
+    session = aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
+    # aiohttp re-sends an idempotent request at once when its connection drops before an answer (RFC 9112
+    # §9.3.1). Every attempt must be ours instead: backed off, under the limiter, counted against the retry
+    # budget and in the run's requests (a reset server would otherwise see two requests per attempt).
+    # aiohttp.test_utils turns it off the same way; there is no public switch.
+    session._retry_connection = False
+    return session
 
 
 @dataclass(slots=True)
@@ -88,6 +94,7 @@ class SwrClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self.stats = ClientStats()
+        self._auth_failure: AuthError | None = None
 
     async def fetch_job_page(self, repo: Repository, offset: int, limit: int, order: str = "asc") -> JobPage:
         """One ShowSyncJob page of a repository."""
@@ -118,18 +125,17 @@ class SwrClient:
         attempt, refreshed = 0, False
         while True:
             attempt += 1
+            if self._auth_failure is not None:
+                raise self._auth_failure
             try:
                 return await self._attempt(url, decode)
             except _Unauthorized as unauthorized:
                 if not refreshed and await self._auth.refresh(unauthorized.sent):
                     refreshed, attempt = True, attempt - 1
                     continue
-                raise AuthError(
-                    unauthorized.error.status,
-                    unauthorized.error.code,
-                    unauthorized.error.error_message,
-                    mode=self._auth.mode,
-                ) from None
+                # Fatal for the run: later calls fail fast instead of each being refused (no retry storm).
+                self._auth_failure = self._auth.refused(unauthorized.error)
+                raise self._auth_failure from None
             except RetryableError as error:
                 delay = self._after_failure(error, attempt)
                 if delay is None:
@@ -141,17 +147,16 @@ class SwrClient:
                 await self._sleep(delay)
 
     async def _attempt(self, url: URL, decode: Decoder[T]) -> T:
-        headers = await self._auth.headers("GET", url)
-        self.stats.requests += 1
-        try:
-            async with (
-                self._limiter.slot(),
-                self._session.get(url, headers=headers, timeout=self._timeout) as resp,
-            ):
-                body = await resp.read()
-                status, resp_headers = resp.status, resp.headers
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+        # Credentials are added once a slot is held: an X-Sdk-Date signed before a long wait could be stale.
+        async with self._limiter.slot():
+            headers = await self._auth.headers("GET", url)
+            self.stats.requests += 1
+            try:
+                async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
+                    body = await resp.read()
+                    status, resp_headers = resp.status, resp.headers
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         if status in (401, 403):
             raise _Unauthorized(sansio.decode_error(status, resp_headers, body), headers)
         result = decode(status, resp_headers, body)
@@ -162,7 +167,9 @@ class SwrClient:
         retry_after = error.retry_after if isinstance(error, RetryableError) else None
         if isinstance(error, TransientApiError) and error.status == 429:
             self.stats.throttled += 1
-            self._limiter.on_throttle(retry_after)
+            # The whole crawl pauses, but never longer than we would wait for this request itself.
+            pause = None if retry_after is None else min(retry_after, self._policy.max_retry_after)
+            self._limiter.on_throttle(pause)
         if attempt >= self._policy.attempts:
             return None
         delay = retry_delay(self._policy, attempt, self._rng.random(), retry_after)
