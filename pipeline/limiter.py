@@ -11,9 +11,20 @@ from contextlib import asynccontextmanager
 class AdaptiveLimiter:
     """Bounds requests in flight; a throttled API sees fewer requests, never a retry storm."""
 
-    def __init__(self, max_concurrency: int, *, rate: float = 0.0, min_concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        max_concurrency: int,
+        *,
+        rate: float = 0.0,
+        min_concurrency: int = 1,
+        decrease_interval: float = 0.05,
+    ) -> None:
+        if max_concurrency < 1 or rate < 0 or decrease_interval < 0:
+            raise ValueError("max_concurrency must be >= 1, rate and decrease_interval >= 0")
         self.max_concurrency = max_concurrency
-        self.min_concurrency = min(min_concurrency, max_concurrency)
+        self.min_concurrency = max(1, min(min_concurrency, max_concurrency))
+        # 429s answered together are one signal: halve once per interval (or per Retry-After), not per 429.
+        self.decrease_interval = decrease_interval
         self._limit = float(max_concurrency)
         self._rate = rate
         self._next_slot = 0.0
@@ -26,10 +37,12 @@ class AdaptiveLimiter:
 
     @property
     def limit(self) -> int:
+        """Requests allowed in flight now."""
         return max(self.min_concurrency, int(self._limit))
 
     @property
     def in_flight(self) -> int:
+        """Requests holding a slot now."""
         return self._in_flight
 
     @asynccontextmanager
@@ -86,4 +99,4 @@ class AdaptiveLimiter:
             self._pause_until = max(self._pause_until, now + retry_after)
         if now >= self._last_decrease:
             self._limit = max(float(self.min_concurrency), self._limit / 2.0)
-            self._last_decrease = now + max(retry_after or 0.0, 0.05)
+            self._last_decrease = now + max(retry_after or 0.0, self.decrease_interval)

@@ -1,0 +1,119 @@
+"""AdaptiveLimiter: the bound on requests in flight, AIMD on 429, the shared pause, requests per second."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipeline.limiter import AdaptiveLimiter
+
+
+async def hold(limiter: AdaptiveLimiter, release: asyncio.Event, seen: list[int]) -> None:
+    """Take a slot, note how many are held, keep it until ``release``."""
+    async with limiter.slot():
+        seen.append(limiter.in_flight)
+        await release.wait()
+
+
+async def test_never_more_in_flight_than_the_limit() -> None:
+    limiter = AdaptiveLimiter(3)
+    release, seen = asyncio.Event(), list[int]()
+    tasks = [asyncio.create_task(hold(limiter, release, seen)) for _ in range(10)]
+    await asyncio.sleep(0)  # let every task try (no time passes: the limiter never sleeps here)
+    assert limiter.in_flight == 3
+    release.set()
+    await asyncio.gather(*tasks)
+    assert max(seen) == 3 and limiter.peak_in_flight == 3 and limiter.in_flight == 0
+
+
+async def test_a_429_halves_the_bound_once_per_window() -> None:
+    limiter = AdaptiveLimiter(32, decrease_interval=60.0)
+    limiter.on_throttle(None)
+    assert limiter.limit == 16
+    limiter.on_throttle(None)  # the same burst of 429s: one signal, not a collapse to 1
+    assert limiter.limit == 16
+    assert limiter.throttle_events == 2
+
+
+async def test_repeated_throttling_stops_at_the_floor() -> None:
+    limiter = AdaptiveLimiter(32, min_concurrency=2, decrease_interval=0.0)
+    for _ in range(20):
+        limiter.on_throttle(None)
+    assert limiter.limit == 2
+
+
+async def test_successes_recover_the_bound_additively() -> None:
+    limiter = AdaptiveLimiter(8, decrease_interval=0.0)
+    limiter.on_throttle(None)
+    limiter.on_throttle(None)
+    assert limiter.limit == 2
+    limiter.on_success()
+    assert limiter.limit == 2  # +1/limit per success: about one slot per window of `limit` successes
+    steps = 0
+    while limiter.limit < 8:
+        limiter.on_success()
+        steps += 1
+    assert 15 <= steps <= 40  # 2→8 takes ~2+3+...+7 successes, not one
+    for _ in range(100):
+        limiter.on_success()
+    assert limiter.limit == 8  # never above the configured bound
+
+
+async def test_a_fewer_slots_bound_holds_back_new_requests() -> None:
+    limiter = AdaptiveLimiter(4, decrease_interval=0.0)
+    release, seen = asyncio.Event(), list[int]()
+    first = [asyncio.create_task(hold(limiter, release, seen)) for _ in range(4)]
+    await asyncio.sleep(0)
+    limiter.on_throttle(None)
+    limiter.on_throttle(None)
+    assert limiter.limit == 1
+    later = [asyncio.create_task(hold(limiter, release, seen)) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert limiter.in_flight == 4  # the 4 already sent finish; none of the 3 new ones starts
+    release.set()
+    await asyncio.gather(*first, *later)
+    assert seen[4:] == [1, 1, 1]  # then one at a time
+
+
+async def test_retry_after_pauses_every_new_request() -> None:
+    limiter = AdaptiveLimiter(8)
+    loop = asyncio.get_running_loop()
+    limiter.on_throttle(0.05)
+    started = loop.time()
+    async with limiter.slot():
+        waited = loop.time() - started
+    assert waited >= 0.045  # loop.time() granularity aside, never earlier than Retry-After
+
+
+async def test_rate_limit_spaces_requests() -> None:
+    limiter = AdaptiveLimiter(8, rate=200.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(6):
+        async with limiter.slot():
+            pass
+    assert loop.time() - started >= 5 / 200.0 - 0.002
+
+
+async def test_a_cancelled_waiter_gives_nothing_back_it_did_not_take() -> None:
+    limiter = AdaptiveLimiter(1)
+    release, seen = asyncio.Event(), list[int]()
+    holder = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release.set()
+    await holder
+    assert limiter.in_flight == 0
+    async with limiter.slot():
+        assert limiter.in_flight == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"max_concurrency": 0}, {"max_concurrency": 2, "rate": -1.0}])
+def test_invalid_bounds_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        AdaptiveLimiter(**kwargs)  # type: ignore[arg-type]
