@@ -206,11 +206,23 @@ def load_settings(
 def _read_file(path: str) -> dict[str, Any]:
     try:
         with Path(path).open("rb") as handle:
-            return tomllib.load(handle)
+            raw = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _check_sections(raw, path)
+    return raw
+
+
+def _check_sections(raw: Mapping[str, Any], path: str) -> None:
+    """Valid TOML of the wrong shape (`http = 5`, `[[run]]`) is a config error, not a crash later on."""
+    for name, value in raw.items():
+        if name == "sources":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"config file {path}: sources must be [[sources]] tables")
+        elif name in ("database", "http", "run", "source") and not isinstance(value, dict):
+            raise ConfigError(f"config file {path}: {name} must be a [{name}] table")
 
 
 def _layer_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -82,6 +82,10 @@ BAD_SETTINGS = {
     "unknown key in file": ({}, "[http]\nconcurency = 4\n", "http.concurency"),
     "unknown section in file": ({}, "[htp]\nconcurrency = 4\n", "htp"),
     "bad repository": ({"SWR_ETL_REPOSITORIES": "just-a-name"}, None, "repositories"),
+    "section not a table": ({}, "http = 5\n", "[http]"),
+    "section an array": ({}, "[[run]]\ngrace_period = 1\n", "[run]"),
+    "sources not tables": ({}, "sources = [1, 2]\n", "[[sources]]"),
+    "file not TOML": ({}, "[http\n", "not valid TOML"),
 }
 
 
