@@ -166,7 +166,8 @@ class IamPasswordAuth:
 
     async def headers(self, method: str, url: URL) -> dict[str, str]:
         token = self._token
-        if token is None or self._clock() >= self._renew_at:
+        # While a renewal is in flight the cached token is likely the refused one: wait for the new one.
+        if token is None or self._lock.locked() or self._clock() >= self._renew_at:
             token = await self._renew(stale=token)
         return {"X-Auth-Token": token}
 

@@ -225,8 +225,8 @@ async def test_revoked_token_is_refreshed_once(sim: SimulatorHandle, session: ai
     await asyncio.gather(*(swr.fetch_job_page(TEAM_APP, 0, 5) for _ in range(16)))
     stats = sim.stats()
     assert stats["iam_token_requests"] == 1 and auth.token_requests == 2
-    assert stats["responses_by_status"]["401"] == 16  # every in-flight request met the revoked token ...
-    assert stats["responses_by_status"]["200"] == 16  # ... and each retried once with the one new token
+    assert 1 <= stats["responses_by_status"]["401"] <= 16  # requests in flight met the revoked token ...
+    assert stats["responses_by_status"]["200"] == 16  # ... and retried once, all with the one new token
 
 
 async def test_wrong_iam_password_is_fatal_after_one_iam_call(
