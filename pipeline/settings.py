@@ -397,6 +397,11 @@ def _validate_auth(source: SourceSettings, where: str) -> None:
         raise ConfigError(
             f"{where}: IAM mode needs SWR_ETL_IAM_USER, SWR_ETL_IAM_PASSWORD and SWR_ETL_IAM_DOMAIN"
         )
+    if modes == ["iam"] and source.region == "default":
+        # The token is scoped to the project named like the region, and IAM's host is derived from it.
+        raise ConfigError(
+            f"{where}: IAM mode needs the region: set SWR_ETL_REGION (the endpoint host does not name one)"
+        )
     if modes == ["aksk"] and not (source.ak and source.sk):
         raise ConfigError(f"{where}: AK/SK mode needs both SWR_ETL_AK and SWR_ETL_SK")
 

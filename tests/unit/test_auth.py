@@ -31,7 +31,7 @@ from pipeline.auth import (
 )
 from pipeline.client import SwrClient
 from pipeline.domain import Repository
-from pipeline.errors import ApiError, AuthError
+from pipeline.errors import ApiError, AuthError, ConfigError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.settings import HttpSettings, load_settings
 from pipeline.simulator import SimulatorConfig, SimulatorHandle, running_simulator
@@ -410,3 +410,14 @@ async def test_the_query_on_the_wire_is_the_one_signed(session: aiohttp.ClientSe
     assert check_signature(authorization, SK, wire)
     tampered = dataclasses.replace(wire, raw_query=wire.raw_query.replace("10", "11"))
     assert not check_signature(authorization, SK, tampered)
+
+
+def test_iam_mode_needs_a_region() -> None:
+    env = {
+        "SWR_ETL_ENDPOINT": "http://127.0.0.1:8080",
+        "SWR_ETL_IAM_USER": "u", "SWR_ETL_IAM_PASSWORD": "pw-123456", "SWR_ETL_IAM_DOMAIN": "d",
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="SWR_ETL_REGION") as caught:
+        load_settings(env=env)
+    assert "pw-123456" not in str(caught.value) and caught.value.exit_code == 2
+    assert load_settings(env={**env, "SWR_ETL_REGION": "cn-north-4"}).sources[0].region == "cn-north-4"
