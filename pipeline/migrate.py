@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline import errors
 from pipeline.store.core import current_revision
+from pipeline.store.wrap import describe, scrub, wrap_exceptions
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -89,11 +93,26 @@ def _scanned_heads() -> list[str]:
     return sorted(revisions - revised)
 
 
+@contextmanager
+def _database_errors(database_url: str, action: str) -> Iterator[None]:
+    """Driver failures during a migration as the project's errors: one line, exit 1, no password."""
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
+    try:
+        with wrap_exceptions(database_url, action):
+            yield
+    except DBAPIError as exc:  # SQLAlchemy wraps (twice) what asyncpg raised: name the asyncpg error
+        cause = getattr(exc.orig, "__cause__", None) or exc.orig or exc
+        message = f"PostgreSQL error while {action}: {describe(cause)}"
+        raise errors.DatabaseError(scrub(message, database_url)) from exc
+
+
 def upgrade(database_url: str, revision: str) -> None:
     """Migrate the database up to ``revision`` (blocking; env.py runs its own event loop)."""
     from alembic import command  # noqa: PLC0415
 
-    command.upgrade(alembic_config(database_url), revision)
+    with _database_errors(database_url, f"migrating to revision {revision}"):
+        command.upgrade(alembic_config(database_url), revision)
 
 
 def upgrade_to_head(database_url: str) -> None:
@@ -105,7 +124,8 @@ def downgrade(database_url: str, revision: str) -> None:
     """Migrate the database down to ``revision`` ("base" for an empty schema)."""
     from alembic import command  # noqa: PLC0415
 
-    command.downgrade(alembic_config(database_url), revision)
+    with _database_errors(database_url, f"migrating down to revision {revision}"):
+        command.downgrade(alembic_config(database_url), revision)
 
 
 async def upgrade_to_head_async(database_url: str) -> None:

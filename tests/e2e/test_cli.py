@@ -70,6 +70,19 @@ async def test_crawl_refuses_an_unmigrated_database_then_migrate_makes_it_work(
         await assert_table_equals_truth(empty_database_url, REGION, sim.ground_truth())
 
 
+@pytest.mark.parametrize("command", ["migrate", "crawl", "report"])
+async def test_an_unreachable_database_is_one_line_exit_1(command: str) -> None:
+    env = cli_env(
+        "postgresql://swr:pa55word-x@127.0.0.1:1/swr",
+        {"SWR_ETL_ENDPOINT": "http://127.0.0.1:1", "SWR_ETL_TOKEN": "t0ken-value"},
+    )
+    result = await run_cli(command, env=env)
+    assert result.code == 1
+    [message] = plain_lines(result.stderr)
+    assert "127.0.0.1:1/swr" in message and "Traceback" not in result.stderr
+    assert "pa55word-x" not in result.stderr + result.stdout
+
+
 # --- configuration errors -------------------------------------------------------------------------------
 
 BAD_SETTINGS = {
