@@ -224,3 +224,24 @@ async def test_wrong_credentials_end_the_run_with_one_line(
     assert stats["iam_token_requests"] == (1 if mode == "iam" else 0)
     for secret in ("wrong-" + TOKEN, "wrong-" + PASSWORD, "wrong-" + SK, SECURITY_TOKEN):
         assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"SWR_ETL_TOKEN": TOKEN, "SWR_ETL_AK": AK, "SWR_ETL_SK": SK}, "found token, aksk"),
+        ({}, "found none"),
+        ({"SWR_ETL_AK": AK}, "needs both SWR_ETL_AK and SWR_ETL_SK"),
+    ],
+)
+async def test_not_exactly_one_mode_is_a_usage_error(
+    database_url: str, variables: dict[str, str], expected: str
+) -> None:
+    env = cli_env(
+        database_url, {"SWR_ETL_ENDPOINT": "http://127.0.0.1:9", "SWR_ETL_REGION": REGION, **variables}
+    )
+    result = await run_cli("crawl", env=env)
+    assert result.code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("swr-etl: error: ") and expected in line
+    assert TOKEN not in line and SK not in line
