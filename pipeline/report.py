@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from pipeline import migrate
 from pipeline.store import Store
 from pipeline.store.models import Report
 
@@ -107,6 +108,8 @@ async def print_report(
     stuck_after = timedelta(minutes=stuck_after_minutes)
     store = await Store.connect(database_url)
     try:
+        # Same contract as crawl: an unmigrated database gets "run `swr-etl migrate`", not a SQL error.
+        await store.ensure_at_head(migrate.head_revision())
         report = await store.report(stuck_after=stuck_after, top=top)
     finally:
         await store.close()

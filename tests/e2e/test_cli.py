@@ -62,6 +62,10 @@ async def test_crawl_refuses_an_unmigrated_database_then_migrate_makes_it_work(
         assert "swr-etl migrate" in message and "Traceback" not in refused.stderr
         assert sim.stats()["requests_total"] == 0  # refused before touching SWR
 
+        report = await run_cli("report", env=env)
+        assert report.code == 1
+        assert "swr-etl migrate" in plain_lines(report.stderr)[0] and len(plain_lines(report.stderr)) == 1
+
         migrated = await run_cli("migrate", env=env)
         assert migrated.code == 0, migrated.stderr
         crawled = await run_cli("crawl", env=env)
