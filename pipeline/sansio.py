@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 import orjson
@@ -64,6 +65,8 @@ def repo_segment(name: str) -> str:
     return quote(name.replace("/", "$"), safe="$")
 
 
+# Every page of a crawl builds a path and a query; the same few thousand strings come back again and again.
+@lru_cache(maxsize=4096, typed=True)
 def sync_job_path(namespace: str, repository: str) -> str:
     """Path of ShowSyncJob for one repository."""
     if not namespace:
@@ -88,6 +91,7 @@ def encode_query(params: Mapping[str, str]) -> str:
     return "&".join(f"{encode_component(k)}={encode_component(v)}" for k, v in sorted(params.items()))
 
 
+@lru_cache(maxsize=4096, typed=True)
 def sync_job_query(limit: int, offset: int, order: str = "asc") -> str:
     """Encoded ShowSyncJob query for one page."""
     _check_window(limit, offset)
