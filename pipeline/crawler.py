@@ -4,11 +4,12 @@ client's global bound on requests in flight, and its pages go to the writer's bo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pipeline import discovery
 from pipeline.client import SwrClient
-from pipeline.domain import JobPage, Repository, RunStats, SyncJob
+from pipeline.domain import JobPage, Reject, Repository, RunStats, SyncJob
 from pipeline.errors import ApiError, AuthError, NotFound, RepositoryError, RetriesExhausted, SwrEtlError
 from pipeline.logs import get_logger
 from pipeline.pagination import PagePlanner
@@ -76,8 +77,7 @@ class SourceCrawler:
                 await repos.put(None)
             await asyncio.gather(*workers)
         finally:
-            for worker in workers:
-                worker.cancel()
+            await _cancel_all(workers)
 
     async def _discover_into(self, repos: asyncio.Queue[Repository | None]) -> None:
         source = self._source
@@ -129,6 +129,7 @@ class SourceCrawler:
         limit = self._http.page_size
         planner = PagePlanner(limit, max_requests=self._http.max_requests_per_repo)
         seen: set[int] = set()
+        seen_rejects: set[str] = set()  # a repeated page must not store (and count) its rejects twice
         problems: set[str] = set()
         total: int | None = None
         tasks: dict[asyncio.Task[JobPage], int] = {}
@@ -146,16 +147,18 @@ class SourceCrawler:
                     page = task.result()
                     fresh = [job for job in page.jobs if job.id not in seen]
                     seen.update(job.id for job in fresh)
+                    rejects = [r for r in page.rejects if r.raw not in seen_rejects]
+                    seen_rejects.update(r.raw for r in rejects)
                     problems.update(page_problems(page))
                     page_total = page.content_range.total if page.content_range else None
                     total = page_total if page_total is not None else total
-                    await self._hand_over(repo, page, fresh)
-                    new_items = len(fresh) + len(page.rejects)
+                    await self._hand_over(repo, fresh, rejects)
+                    new_items = len(fresh) + len(rejects)
                     count = page.content_range.count if page.content_range else None
                     spawn(planner.on_page(offset, page.item_count, new_items, page_total, count=count))
         finally:
-            for task in tasks:
-                task.cancel()
+            # A failed page ends the repository: no further requests for it, and none left behind.
+            await _cancel_all(tasks)
         flags = sorted((problems | set(planner.flags)) & SUSPICIOUS_FLAGS)
         return RepoOutcome(
             region=self._source.region,
@@ -168,14 +171,14 @@ class SourceCrawler:
             detail={"flags": flags, "planner_flags": list(planner.flags)} if flags else None,
         )
 
-    async def _hand_over(self, repo: Repository, page: JobPage, fresh: list[SyncJob]) -> None:
+    async def _hand_over(self, repo: Repository, fresh: list[SyncJob], rejects: list[Reject]) -> None:
         stats = self._stats
         stats.pages += 1
         stats.jobs_seen += len(fresh)
-        stats.rejected += len(page.rejects)
+        stats.rejected += len(rejects)
         stats.unknown_status += sum(1 for job in fresh if not job.status_known)
-        if fresh or page.rejects:
-            await self._queue.put(PageBatch(self._source.region, repo, fresh, page.rejects))
+        if fresh or rejects:
+            await self._queue.put(PageBatch(self._source.region, repo, fresh, rejects))
 
     async def _record_failure(self, repo: Repository, exc: SwrEtlError, *, kind: str) -> None:
         last = exc.last if isinstance(exc, RetriesExhausted) else exc
@@ -194,6 +197,15 @@ class SourceCrawler:
                 self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
             )
         )
+
+
+async def _cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel what is still running and wait for it, so no request outlives its repository."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    # Collects the outcome of each (even of tasks that failed at the same time): no "never retrieved".
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _failure_kind(exc: SwrEtlError) -> str:
