@@ -110,10 +110,13 @@ def _run(make: Callable[[Any], Coroutine[Any, Any, int]], settings: Settings) ->
         loop = asyncio.get_running_loop()
 
         def on_signal(signum: signal.Signals) -> None:
-            if stop.signum is None:
-                log.warning("stop_requested", signal=signum.name, grace_period=settings.grace_period)
-                # The grace period is a promise: whatever is still running then, the process exits.
-                loop.call_later(settings.grace_period, os._exit, SIGNAL_EXIT.get(signum, 143))
+            if stop.signum is not None:
+                # A second signal (Ctrl-C twice) means now: what is committed stays committed.
+                log.warning("stop_forced", signal=signum.name)
+                os._exit(SIGNAL_EXIT.get(stop.signum, 143))
+            log.warning("stop_requested", signal=signum.name, grace_period=settings.grace_period)
+            # The grace period is a promise: whatever is still running then, the process exits.
+            loop.call_later(settings.grace_period, os._exit, SIGNAL_EXIT.get(signum, 143))
             stop.request(signum)
 
         for signum in (signal.SIGTERM, signal.SIGINT):

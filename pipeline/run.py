@@ -33,16 +33,30 @@ EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
 SIGNAL_EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
+# After a stop, repositories in flight may finish during this share of the grace period; the writer then
+# commits what was fetched, and the run is closed a margin before the grace period ends (the CLI's backstop).
+IN_FLIGHT_SHARE = 0.5
+CLOSE_MARGIN_S = 1.0
+
+
 @dataclass
 class StopRequest:
     """Set by the CLI's signal handlers: stop starting repositories, commit what is in flight, exit."""
 
     event: asyncio.Event = field(default_factory=asyncio.Event)
     signum: signal.Signals | None = None
+    requested_at: float | None = None  # time.monotonic() of the first request
 
     def request(self, signum: signal.Signals) -> None:
-        self.signum = self.signum or signum
+        if self.signum is None:
+            self.signum, self.requested_at = signum, time.monotonic()
         self.event.set()
+
+    def time_left(self, seconds: float) -> float | None:
+        """Seconds until ``seconds`` after the stop request (None when no stop was requested)."""
+        if self.requested_at is None:
+            return None
+        return max(0.0, self.requested_at + seconds - time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -124,27 +138,21 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
     crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
-    stop_task = asyncio.create_task(stop.event.wait(), name="stop")
     status, exit_code, error = "ok", EXIT_OK, None
     try:
-        await asyncio.wait({crawl_task, writer_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        if writer_task.done():
-            crawl_task.cancel()
-            raise writer_task.exception() or DatabaseError("writer stopped early")
-        if stop.event.is_set() and not crawl_task.done():
-            crawl_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await crawl_task
+        await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
         status, exit_code = _status_of(stats)
     except FatalError as exc:
         status, exit_code, error = "failed", exc.exit_code, exc.message
-        crawl_task.cancel()
-    finally:
-        stop_task.cancel()
+    except Exception as exc:  # a bug, not a fault: the run still ends 'failed' rather than 'running'
+        log.exception("run_crashed")
+        status, exit_code, error = "failed", EXIT_FATAL, f"{type(exc).__name__}: {exc}"
     if stop.signum is not None and status != "failed":
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
-    error = await _drain_writer(queue, writer_task, settings.grace_period, error)
-    if error and status in ("ok", "partial", "interrupted") and not stop.signum:
+    grace = settings.grace_period
+    budget = stop.time_left(grace - min(CLOSE_MARGIN_S, grace * 0.2))
+    error = await _drain_writer(queue, writer_task, budget, error)
+    if error and status in ("ok", "partial"):
         status, exit_code = "failed", EXIT_FATAL
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
@@ -158,30 +166,61 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     return outcome
 
 
+async def _crawl_until_done(
+    crawl_task: asyncio.Task[None], writer_task: asyncio.Task[None], stop: StopRequest, grace: float
+) -> None:
+    """Wait for the crawl; raise its failure or the writer's (which stops the crawl at once).
+
+    On a stop the crawler starts no more repositories; those in flight get part of the grace period.
+    """
+    stop_task = asyncio.create_task(stop.event.wait(), name="stop")
+    try:
+        await asyncio.wait({crawl_task, writer_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.event.is_set() and not crawl_task.done() and not writer_task.done():
+            await asyncio.wait(
+                {crawl_task, writer_task},
+                timeout=stop.time_left(grace * IN_FLIGHT_SHARE),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+    finally:
+        stop_task.cancel()
+        if not crawl_task.done():
+            crawl_task.cancel()
+            await asyncio.wait({crawl_task})  # its requests end and its sessions close before we go on
+    if writer_task.done():  # the writer only ends on the sentinel, which is not sent yet: it failed
+        raise writer_task.exception() or DatabaseError("the writer stopped early")
+    if not crawl_task.cancelled() and (failure := crawl_task.exception()) is not None:
+        raise failure
+
+
 async def _drain_writer(
-    queue: asyncio.Queue[Item], writer_task: asyncio.Task[None], grace: float, error: str | None
+    queue: asyncio.Queue[Item], writer_task: asyncio.Task[None], budget: float | None, error: str | None
 ) -> str | None:
-    """Let the writer commit what is queued (within the grace period); report its failure if any."""
+    """Let the writer commit what is queued (within ``budget`` seconds after a stop); report its failure."""
     if not writer_task.done():
         try:
-            await asyncio.wait_for(_finish_writer(queue, writer_task), timeout=max(grace - 1.0, 0.5))
+            await asyncio.wait_for(_finish_writer(queue, writer_task), timeout=budget)
         except TimeoutError:
             writer_task.cancel()
+            await asyncio.wait({writer_task})
             return error or "the writer did not finish within the grace period"
     exc = writer_task.exception() if not writer_task.cancelled() else None
     if isinstance(exc, SwrEtlError):
         return error or exc.message
     if exc is not None:
-        return error or f"writer failed: {type(exc).__name__}"
+        return error or f"writer failed: {type(exc).__name__}: {exc}"
     return error
 
 
 async def _finish_writer(queue: asyncio.Queue[Item], writer_task: asyncio.Task[None]) -> None:
     put = asyncio.create_task(queue.put(None))
-    await asyncio.wait({put, writer_task}, return_when=asyncio.FIRST_COMPLETED)
-    if not writer_task.done():
-        await writer_task
-    put.cancel()
+    try:
+        # The sentinel may wait for room in the queue; a writer that fails meanwhile ends the wait too.
+        await asyncio.wait({put, writer_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not writer_task.done():
+            await asyncio.wait({writer_task})
+    finally:
+        put.cancel()
 
 
 def _status_of(stats: RunStats) -> tuple[str, int]:
