@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,11 +21,32 @@ from pipeline.logs import get_logger
 from pipeline.report import print_report
 from pipeline.run import StopRequest, run_crawl
 from pipeline.settings import Secret, Settings, SourceSettings
-from pipeline.simulator.config import SimulatorConfig
+from pipeline.simulator.config import SimulatorConfig, anchor_us
 from pipeline.simulator.server import running_simulator
 
 log = get_logger(__name__)
 DEMO_DATABASE = "swr_etl_demo"
+ANCHOR_FILE = "demo-anchor"
+
+
+def demo_anchor(data_dir: Path) -> str:
+    """The dataset's "now", fixed by the first demo and kept beside its data.
+
+    The simulator's default anchor is the current hour: without this, a demo run in a later hour would
+    see every timestamp shifted and rewrite every row, breaking "a second demo writes nothing".
+    """
+    path = data_dir / ANCHOR_FILE
+    if path.exists():
+        kept = path.read_text(encoding="utf-8").strip()
+        try:
+            anchor_us(kept)
+            return kept
+        except ValueError:
+            log.warning("demo_anchor_invalid", path=str(path))
+    anchor = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(anchor + "\n", encoding="utf-8")
+    return anchor
 
 
 async def ensure_database(server_dsn: str, name: str) -> str:
@@ -42,10 +64,10 @@ async def ensure_database(server_dsn: str, name: str) -> str:
 async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopRequest) -> int:
     """Start what is missing, crawl the simulator into PostgreSQL, print the report."""
     embedded: EmbeddedPostgres | None = None
+    data_dir = Path(args.data_dir or settings.data_dir)
     if settings.database.url is None:
-        data_dir = Path(args.data_dir or settings.data_dir) / "postgres"
-        print(f"starting embedded PostgreSQL in {data_dir} ...", flush=True)
-        embedded = EmbeddedPostgres(data_dir)
+        print(f"starting embedded PostgreSQL in {data_dir / 'postgres'} ...", flush=True)
+        embedded = EmbeddedPostgres(data_dir / "postgres")
         server_dsn = await asyncio.to_thread(embedded.start)
         database_url = await ensure_database(server_dsn, DEMO_DATABASE)
     else:
@@ -53,10 +75,18 @@ async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopReque
     try:
         await migrate.upgrade_to_head_async(database_url)
         sim_config = SimulatorConfig(
-            port=0, seed=args.seed, namespaces=args.namespaces, repos_per_namespace=args.repos_per_namespace
+            port=0,
+            seed=args.seed,
+            namespaces=args.namespaces,
+            repos_per_namespace=args.repos_per_namespace,
+            anchor=demo_anchor(data_dir),
         )
         async with running_simulator(sim_config) as sim:
-            print(f"simulator at {sim.url}: {len(sim.repositories())} repositories", flush=True)
+            print(
+                f"simulator at {sim.url}: {len(sim.repositories())} repositories, "
+                f"dataset as of {sim_config.anchor} (kept in {data_dir / ANCHOR_FILE})",
+                flush=True,
+            )
             source = SourceSettings(
                 endpoint=sim.url, region=sim_config.region, token=Secret(sim_config.token)
             )
