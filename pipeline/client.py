@@ -18,6 +18,7 @@ from pipeline.domain import JobPage, Repository
 from pipeline.errors import (
     ApiError,
     AuthError,
+    Interrupted,
     RetriesExhausted,
     RetryableError,
     SwrEtlError,
@@ -79,6 +80,7 @@ class SwrClient:
         *,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._session = session
         self._endpoint = endpoint.rstrip("/")
@@ -93,6 +95,7 @@ class SwrClient:
         )
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._stopping = stopping
         self.stats = ClientStats()
         self._auth_failure: AuthError | None = None
 
@@ -140,6 +143,8 @@ class SwrClient:
                 delay = self._after_failure(error, attempt)
                 if delay is None:
                     raise RetriesExhausted(error, attempt) from None
+                if self._stopping():
+                    raise stopped() from None  # no retry once the run is stopping
                 log.debug(
                     "request_retry", path=path, attempt=attempt, delay=round(delay, 3), error=error.message
                 )
@@ -149,6 +154,9 @@ class SwrClient:
     async def _attempt(self, url: URL, decode: Decoder[T]) -> T:
         # Credentials are added once a slot is held: an X-Sdk-Date signed before a long wait could be stale.
         async with self._limiter.slot():
+            # After a stop nothing new is sent; requests already sent finish and their pages are kept.
+            if self._stopping():
+                raise stopped()
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
             try:
@@ -176,6 +184,11 @@ class SwrClient:
         if delay is not None and retry_after is not None:
             delay += RETRY_AFTER_MARGIN_S
         return delay
+
+
+def stopped() -> Interrupted:
+    """What a request not sent because the run is stopping raises (the run maps it to its signal)."""
+    return Interrupted("a stop request", 143)
 
 
 class _Unauthorized(Exception):

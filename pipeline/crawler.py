@@ -4,13 +4,23 @@ client's global bound on requests in flight, and its pages go to the writer's bo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pipeline import discovery
 from pipeline.client import SwrClient
+from pipeline.client import stopped as stopped_error
 from pipeline.domain import JobPage, Reject, Repository, RunStats, SyncJob
-from pipeline.errors import ApiError, AuthError, NotFound, RepositoryError, RetriesExhausted, SwrEtlError
+from pipeline.errors import (
+    ApiError,
+    AuthError,
+    Interrupted,
+    NotFound,
+    RepositoryError,
+    RetriesExhausted,
+    SwrEtlError,
+)
 from pipeline.logs import get_logger
 from pipeline.pagination import PagePlanner
 from pipeline.settings import HttpSettings, SourceSettings
@@ -72,7 +82,8 @@ class SourceCrawler:
         repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=self._http.repos_in_flight)
         workers = [asyncio.create_task(self._worker(repos)) for _ in range(self._http.repos_in_flight)]
         try:
-            await self._discover_into(repos)
+            with contextlib.suppress(Interrupted):  # stopping: the workers finish what they hold
+                await self._discover_into(repos)
             for _ in workers:
                 await repos.put(None)
             await asyncio.gather(*workers)
@@ -114,6 +125,10 @@ class SourceCrawler:
             outcome = await self._page_through(repo)
         except AuthError:
             raise
+        except Interrupted:
+            # Stopped before its last page: its committed pages stay, but it is not recorded as crawled.
+            self._stats.skipped_repos += 1
+            return
         except RepositoryError as exc:
             await self._record_failure(repo, exc, kind=_failure_kind(exc))
             return
@@ -134,7 +149,13 @@ class SourceCrawler:
         total: int | None = None
         tasks: dict[asyncio.Task[JobPage], int] = {}
 
+        stopped: Interrupted | None = None
+
         def spawn(offsets: list[int]) -> None:
+            nonlocal stopped
+            if offsets and self._stopping():
+                stopped = stopped or stopped_error()
+                return
             for offset in offsets:
                 tasks[asyncio.create_task(self._client.fetch_job_page(repo, offset, limit))] = offset
 
@@ -144,6 +165,9 @@ class SourceCrawler:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     offset = tasks.pop(task)
+                    if isinstance(failure := task.exception(), Interrupted):
+                        stopped = failure  # the pages already on their way are still taken
+                        continue
                     page = task.result()
                     fresh = [job for job in page.jobs if job.id not in seen]
                     seen.update(job.id for job in fresh)
@@ -159,6 +183,8 @@ class SourceCrawler:
         finally:
             # A failed page ends the repository: no further requests for it, and none left behind.
             await _cancel_all(tasks)
+        if stopped is not None:
+            raise stopped
         flags = sorted((problems | set(planner.flags)) & SUSPICIOUS_FLAGS)
         return RepoOutcome(
             region=self._source.region,

@@ -20,7 +20,7 @@ from pipeline.auth import make_authenticator
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
 from pipeline.domain import RunStats
-from pipeline.errors import CrawlLocked, DatabaseError, FatalError, SwrEtlError
+from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
 from pipeline.settings import Settings, SourceSettings
@@ -142,6 +142,8 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
         status, exit_code = _status_of(stats)
+    except Interrupted:
+        status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum or signal.SIGTERM, 143)
     except FatalError as exc:
         status, exit_code, error = "failed", exc.exit_code, exc.message
     except Exception as exc:  # a bug, not a fault: the run still ends 'failed' rather than 'running'
@@ -249,7 +251,7 @@ async def _crawl_source(
     async with make_session(http) as session:
         auth = make_authenticator(source, session, client_timeout(http))
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
-        client = SwrClient(session, source.endpoint, auth, limiter, http)
+        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()
