@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -75,8 +75,30 @@ async def timed_pass(
     return total, elapsed
 
 
-async def run(server_dsn: str, count: int, batch_size: int, writers: int) -> None:
-    """Create a scratch database, run the three passes, print rows/s, drop the database."""
+@dataclasses.dataclass(frozen=True)
+class UpsertPass:
+    """One pass over all the jobs: new rows, the same rows unchanged, or every row changed."""
+
+    label: str
+    rows: int
+    seconds: float
+    result: UpsertResult
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds
+
+
+async def measure(
+    server_dsn: str,
+    count: int,
+    batch_size: int,
+    writers: int,
+    *,
+    labels: Sequence[str] = ("new", "unchanged", "changed"),
+    report: Callable[[str], None] = print,
+) -> list[UpsertPass]:
+    """Create a scratch database, run the passes, drop the database; `report` hears about progress."""
     name = f"swr_etl_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -88,15 +110,19 @@ async def run(server_dsn: str, count: int, batch_size: int, writers: int) -> Non
         changed = [
             dataclasses.replace(j, status="success", updated_at=j.updated_at + timedelta(1)) for j in jobs
         ]
-        print(f"built {count:,} jobs in {time.perf_counter() - started:.1f}s; batch size {batch_size:,}")
-        store = await Store.connect(dsn)
+        report(f"built {count:,} jobs in {time.perf_counter() - started:.1f}s; batch size {batch_size:,}")
+        inputs = {"new": jobs, "unchanged": jobs, "changed": changed}
+        passes = []
+        store = await Store.connect(dsn, max_size=max(4, writers + 1))
         try:
             run_id = await store.start_run(["bench"], {"bench": True})
-            for label, batch in (("new", jobs), ("unchanged", jobs), ("changed", changed)):
-                result, seconds = await timed_pass(store, run_id, batch, batch_size, writers)
-                print(f"{label:>9}: {count / seconds:>10,.0f} rows/s  ({seconds:.2f}s, {result})")
+            for label in labels:
+                result, seconds = await timed_pass(store, run_id, inputs[label], batch_size, writers)
+                passes.append(UpsertPass(label, count, seconds, result))
+                report(f"{label:>9}: {count / seconds:>10,.0f} rows/s  ({seconds:.2f}s, {result})")
         finally:
             await store.close()
+        return passes
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -109,7 +135,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--writers", type=int, default=1, help="concurrent upsert batches (pool size)")
     args = parser.parse_args()
-    asyncio.run(run(args.database_url, args.jobs, args.batch_size, args.writers))
+    asyncio.run(measure(args.database_url, args.jobs, args.batch_size, args.writers))
 
 
 if __name__ == "__main__":
