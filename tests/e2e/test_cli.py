@@ -39,14 +39,6 @@ def truth_of(truth: list[dict[str, Any]], keep: set[tuple[str, str]]) -> list[di
     return [job for job in truth if (job["namespace"], job["repoName"]) in keep]
 
 
-async def stored_repos(database_url: str, region: str) -> set[tuple[str, str]]:
-    """The (namespace, repository) pairs holding jobs in the table for a region."""
-    rows = await fetch(
-        database_url, "SELECT DISTINCT namespace, repo_name FROM sync_jobs WHERE region = $1", region
-    )
-    return {(r["namespace"], r["repo_name"]) for r in rows}
-
-
 # --- schema ---------------------------------------------------------------------------------------------
 
 
@@ -167,31 +159,35 @@ async def test_namespaces_are_matched_exactly_and_flags_override_env(database_ur
     """The API matches `acme` fuzzily (`acme-mirror` too); only `acme` may be crawled."""
     async with running_simulator(SMALL) as sim:
         truth = sim.ground_truth()
-        namespaces = {ns for ns, _ in sim.repositories()}
-        assert {"acme", "acme-mirror"} <= namespaces
+        assert {"acme", "acme-mirror"} <= {ns for ns, _ in sim.repositories()}
         assert any(job["namespace"] == "acme-mirror" for job in truth)
+        by_env = await run_cli(
+            "crawl", env=crawl_env(sim, database_url, SWR_ETL_REGION="env", SWR_ETL_NAMESPACES="acme")
+        )
         # The environment says `data`; the flag wins.
-        env = crawl_env(sim, database_url, SWR_ETL_REGION=REGION, SWR_ETL_NAMESPACES="data")
-        result = await run_cli("crawl", "--namespaces", "acme", env=env)
-    assert result.code == 0, result.stderr
+        env = crawl_env(sim, database_url, SWR_ETL_REGION="flag", SWR_ETL_NAMESPACES="data")
+        by_flag = await run_cli("crawl", "--namespaces", "acme", env=env)
     acme = {repo for repo in sim.repositories() if repo[0] == "acme"}
-    assert summary_of(result.stdout).repositories == len(acme)
-    await assert_table_equals_truth(database_url, REGION, truth_of(truth, acme))
+    for result, region in ((by_env, "env"), (by_flag, "flag")):
+        assert result.code == 0, result.stderr
+        assert summary_of(result.stdout).repositories == len(acme)
+        await assert_table_equals_truth(database_url, region, truth_of(truth, acme))
 
 
 async def test_repositories_select_exactly_those(database_url: str) -> None:
     async with running_simulator(SMALL) as sim:
         truth = sim.ground_truth()
-        slashed = next(r for r in sim.repositories() if "/" in r[1] and r[0] != "acme")
-        wanted = {("acme", "team/app"), slashed, ("acme-mirror", sim.repositories()[-1][1])}
-        wanted = {r for r in wanted if r in set(sim.repositories())}
+        repos = sim.repositories()
+        mirror_slashed = next(r for r in repos if r[0] == "acme-mirror" and "/" in r[1])
+        plain = next(r for r in repos if r[0] not in ("acme", "acme-mirror") and "/" not in r[1])
+        wanted = {("acme", "team/app"), mirror_slashed, plain}
         listed = ",".join(f"{ns}/{name}" for ns, name in sorted(wanted))
         env = crawl_env(sim, database_url, SWR_ETL_REGION=REGION, SWR_ETL_REPOSITORIES=listed)
         result = await run_cli("crawl", env=env)
     assert result.code == 0, result.stderr
-    assert summary_of(result.stdout).repositories == len(wanted) >= 2
+    assert summary_of(result.stdout).repositories == 3
     selected = truth_of(truth, wanted)
-    assert selected
+    assert {(job["namespace"], job["repoName"]) for job in selected} == wanted  # each holds jobs
     await assert_table_equals_truth(database_url, REGION, selected)
 
 
