@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import signal
 import time
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ def lock_key(sources: tuple[SourceSettings, ...]) -> str:
 async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     """Crawl every configured source into the database; never raises for a repository's failure."""
     assert settings.database.url is not None
+    # asyncpg's pool reports its own failed reconnects (with a traceback) through stdlib logging; a lost
+    # database is reported once, by the writer's events and the run's error.
+    logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
     store = await Store.connect(
         settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout
     )
