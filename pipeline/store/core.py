@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 from operator import itemgetter
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 import orjson
@@ -21,6 +21,31 @@ from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 # Runtime classes are not generic; the aliases exist for the type checker (asyncpg-stubs).
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
+
+class RepoResult(Protocol):
+    """How one repository's crawl ended (the writer's RepoOutcome), as record_repo_results reads it."""
+
+    @property
+    def region(self) -> str: ...
+    @property
+    def repo(self) -> Repository: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def jobs_seen(self) -> int: ...
+    @property
+    def max_job_id(self) -> int | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def detail(self) -> dict[str, Any] | None: ...
 
 
 def lock_id(key: str) -> int:
@@ -244,6 +269,31 @@ class Store:
         args = (run_id, region, repo.namespace, repo.name, kind, error_code, message, attempts, detail_json)
         with wrap_exceptions(self._dsn, "recording a repository issue"):
             await self._pool.execute(q.INSERT_REPO_ISSUE, *args)
+
+    async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
+        """Issues (of the repositories not ok) and states of many repositories in one transaction.
+
+        One round trip per statement kind instead of two per repository: at a thousand repositories a
+        second, per-repository writes would hold the writer (and so the queue) back.
+        """
+        issues = [
+            (
+                *(run_id, r.region, r.repo.namespace, r.repo.name, r.status, r.error_code),
+                *(storable_text(r.message or ""), r.attempts),
+                None if r.detail is None else orjson.dumps(r.detail).decode(),
+            )
+            for r in results
+            if r.status != "ok"
+        ]
+        states = [
+            (r.region, r.repo.namespace, r.repo.name, run_id, r.total, r.jobs_seen, r.max_job_id, r.status)
+            for r in results
+        ]
+        with wrap_exceptions(self._dsn, "recording repository results"):
+            async with self._pool.acquire() as conn, conn.transaction():
+                if issues:
+                    await conn.executemany(q.INSERT_REPO_ISSUE, issues)
+                await conn.executemany(q.UPSERT_REPO_STATE, states)
 
     async def record_repo_state(  # noqa: PLR0917 (positional signature agreed with the crawler)
         self,

@@ -1,0 +1,49 @@
+"""record_repo_results: issues and states of many repositories in one transaction, all or nothing."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pipeline import errors
+from pipeline.domain import Repository
+from pipeline.store import Store
+from pipeline.writer import RepoOutcome
+from tests.e2e.helpers import fetch
+
+
+async def test_results_recorded_in_bulk(store: Store, database_url: str) -> None:
+    run_id = await store.start_run(["r"], {})
+    ok = RepoOutcome("r", Repository("team", "web/app"), "ok", total=120, jobs_seen=120, max_job_id=9001)
+    failed = RepoOutcome(
+        "r", Repository("team", "broken"), "failed", error_code="SWR.500", message="boom", attempts=6
+    )
+    flagged = RepoOutcome(
+        "r", Repository("team", "liar"), "flagged", total=10, jobs_seen=9, max_job_id=5,
+        message="count_mismatch", detail={"flags": ["count_mismatch"]},
+    )  # fmt: skip
+    await store.record_repo_results(run_id, [ok, failed, flagged])
+    states = await fetch(database_url, "SELECT * FROM crawl_repositories ORDER BY repo_name")
+    assert [
+        (s["repo_name"], s["last_status"], s["last_total"], s["jobs_seen"], s["max_job_id"]) for s in states
+    ] == [
+        ("broken", "failed", None, 0, None),
+        ("liar", "flagged", 10, 9, 5),
+        ("web/app", "ok", 120, 120, 9001),
+    ]
+    issues = await fetch(database_url, "SELECT * FROM crawl_repo_issues ORDER BY repo_name")
+    assert [(i["repo_name"], i["kind"], i["error_code"], i["message"], i["attempts"]) for i in issues] == [
+        ("broken", "failed", "SWR.500", "boom", 6),
+        ("liar", "flagged", None, "count_mismatch", 0),
+    ]
+    assert orjson.loads(issues[1]["detail"]) == {"flags": ["count_mismatch"]}
+
+
+async def test_a_bad_result_writes_nothing(store: Store, database_url: str) -> None:
+    run_id = await store.start_run(["r"], {})
+    good = RepoOutcome("r", Repository("team", "a"), "failed", message="x", attempts=1)
+    bad = RepoOutcome("r", Repository("team", "b"), "exploded", message="?", attempts=1)
+    with pytest.raises(errors.DatabaseError, match="CheckViolation"):
+        await store.record_repo_results(run_id, [good, bad])
+    assert await fetch(database_url, "SELECT * FROM crawl_repo_issues") == []
+    assert await fetch(database_url, "SELECT * FROM crawl_repositories") == []
