@@ -98,18 +98,11 @@ class Writer:
                 await self._retry(
                     self._store.record_rejects, item.region, self._run_id, item.repo, item.rejects
                 )
-            elif isinstance(item, RepoOutcome):
-                await self._retry(self._record_outcome, item)
+        # After the jobs: an outcome 'ok' promises its jobs are committed. All of them in one transaction.
+        outcomes = [item for item in items if isinstance(item, RepoOutcome)]
+        if outcomes:
+            await self._retry(self._store.record_repo_results, self._run_id, outcomes)
         self.batches += 1
-
-    async def _record_outcome(self, o: RepoOutcome) -> None:
-        if o.status != "ok":
-            await self._store.record_repo_issue(
-                self._run_id, o.region, o.repo, o.status, o.error_code, o.message or "", o.attempts, o.detail
-            )
-        await self._store.record_repo_state(
-            self._run_id, o.region, o.repo, o.status, o.total, o.jobs_seen, o.max_job_id
-        )
 
     async def _retry(self, write: Callable[..., Awaitable[T]], *args: Any) -> T:
         """A lost database is retried with backoff; each write is one transaction: never half-written."""
