@@ -1,0 +1,51 @@
+"""`make bench` keeps working: a tiny workload prints the table with sane figures (speed is not asserted)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
+    args = ["--workload", "tiny", "--latency-ms", "1", "--concurrency", "8", "--upsert-jobs", "2000"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.run", *args, "--database-url", pg_server_dsn,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    rows = {
+        (cells[0], " ".join(cells[1:3]) if cells[1] == "crawl" else cells[1]): cells
+        for cells in (line.split() for line in out.decode().splitlines()[1:])
+        if cells and cells[0] in ("tiny", "upsert")
+    }
+    expected = [("tiny", "floor"), ("tiny", "crawl 1"), ("tiny", "crawl 2"), ("upsert", "new")]
+    assert set(rows) == {*expected, ("upsert", "unchanged")}
+    floor, first, second = rows["tiny", "floor"], rows["tiny", "crawl 1"], rows["tiny", "crawl 2"]
+    # Same requests and jobs as the floor; the first crawl writes every job, the second nothing.
+    assert first[5:7] == floor[4:6] == second[5:7]
+    jobs = int(floor[5].replace(",", ""))
+    assert jobs > 0
+    assert int(first[-1].replace(",", "")) == jobs and second[-1] == "0"
+    for row in (floor, first, second):
+        wall, ratio, rss = float(row[-8]), float(row[-4]), float(row[-3])
+        assert 0 < wall < 60 and 0 < ratio < 50 and 10 < rss < 1000
+    assert rows["upsert", "new"][-3] == "2,000"  # written (then the note: rows/s)
+    assert re.search(r"[\d,]+ rows/s", out.decode())
+    assert not await _leftover_bench_databases(pg_server_dsn)
+
+
+async def _leftover_bench_databases(dsn: str) -> list[str]:
+    import asyncpg  # noqa: PLC0415
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'swr_etl_bench_%'")
+    finally:
+        await conn.close()
+    return [r["datname"] for r in rows]
