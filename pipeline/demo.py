@@ -98,7 +98,7 @@ async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopReque
         print()
         await print_report(database_url, stuck_after_minutes=60, top=10)
         if embedded is not None:
-            print(f"\ndata kept in {embedded.data_dir}; query it with: psql '{database_url}'")
+            print(f"\ndata kept in {embedded.data_dir} (PostgreSQL stops now; the next demo reuses it)")
         return outcome.exit_code
     finally:
         if embedded is not None:

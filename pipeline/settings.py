@@ -285,6 +285,14 @@ def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
     return replace(defaults, **kwargs)
 
 
+def _label(name: str) -> str:
+    """`http.concurrency` → `http.concurrency (SWR_ETL_CONCURRENCY)`: name the variable people set."""
+    for suffix, (section, key) in ENV_KEYS.items():
+        if f"{section}.{key}" == name:
+            return f"{name} ({ENV_PREFIX}{suffix})"
+    return name
+
+
 def _number(value: Any, name: str, kind: type) -> Any:
     try:
         if kind is int:
@@ -294,14 +302,14 @@ def _number(value: Any, name: str, kind: type) -> Any:
         return float(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}"
+            f"{_label(name)} must be a {'whole ' if kind is int else ''}number, got {value!r}"
         ) from None
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     text = str(value).lower()
     if text not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise ConfigError(f"{_label(name)} must be one of {', '.join(allowed)}, got {value!r}")
     return text
 
 
@@ -409,9 +417,9 @@ def _validate_auth(source: SourceSettings, where: str) -> None:
 def _validate(settings: Settings) -> None:
     http, db = settings.http, settings.database
     checks = [
-        (http.concurrency >= 1, "http.concurrency must be at least 1"),
-        (1 <= http.page_size <= 1000, "http.page_size must be between 1 and 1000"),
-        (http.retry_attempts >= 1, "http.retry_attempts must be at least 1"),
+        (http.concurrency >= 1, _label("http.concurrency") + " must be at least 1"),
+        (1 <= http.page_size <= 1000, _label("http.page_size") + " must be between 1 and 1000"),
+        (http.retry_attempts >= 1, _label("http.retry_attempts") + " must be at least 1"),
         (http.repos_in_flight >= 1, "http.repos_in_flight must be at least 1"),
         (http.max_requests_per_repo >= 1, "http.max_requests_per_repo must be at least 1"),
         (
@@ -428,7 +436,7 @@ def _validate(settings: Settings) -> None:
             db.connect_timeout > 0 and db.write_attempts >= 1,
             "database.connect_timeout/write_attempts invalid",
         ),
-        (settings.grace_period > 0, "run.grace_period must be positive"),
+        (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
     ]
     for ok, message in checks:
         if not ok:

@@ -104,16 +104,25 @@ def test_several_sources_in_one_file(tmp_path: Path) -> None:
     [
         ({"SWR_ETL_TOKEN": "t"}, "endpoint is required (SWR_ETL_ENDPOINT)"),
         ({}, "no SWR endpoint configured"),
-        ({**BASE_ENV, "SWR_ETL_CONCURRENCY": "many"}, "http.concurrency must be a whole number"),
-        ({**BASE_ENV, "SWR_ETL_CONCURRENCY": "0"}, "http.concurrency must be at least 1"),
-        ({**BASE_ENV, "SWR_ETL_PAGE_SIZE": "5000"}, "page_size must be between 1 and 1000"),
+        (
+            {**BASE_ENV, "SWR_ETL_CONCURRENCY": "many"},
+            "http.concurrency (SWR_ETL_CONCURRENCY) must be a whole number",
+        ),
+        (
+            {**BASE_ENV, "SWR_ETL_CONCURRENCY": "0"},
+            "http.concurrency (SWR_ETL_CONCURRENCY) must be at least 1",
+        ),
+        (
+            {**BASE_ENV, "SWR_ETL_PAGE_SIZE": "5000"},
+            "http.page_size (SWR_ETL_PAGE_SIZE) must be between 1 and 1000",
+        ),
         ({**BASE_ENV, "SWR_ETL_ENDPOINT": "ftp://x"}, "must be an http(s) URL"),
         ({**BASE_ENV, "SWR_ETL_REPOSITORIES": "noslash"}, "expected namespace/repository"),
         ({**BASE_ENV, "SWR_ETL_AK": "AK", "SWR_ETL_SK": "SK"}, "exactly one credential mode"),
         ({"SWR_ETL_ENDPOINT": "http://x:1"}, "found none"),
         ({"SWR_ETL_ENDPOINT": "http://x:1", "SWR_ETL_IAM_USER": "u"}, "IAM mode needs"),
         ({"SWR_ETL_ENDPOINT": "http://x:1", "SWR_ETL_AK": "AK"}, "needs both SWR_ETL_AK and SWR_ETL_SK"),
-        ({**BASE_ENV, "SWR_ETL_LOG_LEVEL": "loud"}, "run.log_level must be one of"),
+        ({**BASE_ENV, "SWR_ETL_LOG_LEVEL": "loud"}, "run.log_level (SWR_ETL_LOG_LEVEL) must be one of"),
         ({**BASE_ENV, "SWR_ETL_CONFIG": "/nonexistent.toml"}, "config file not found"),
     ],
 )
