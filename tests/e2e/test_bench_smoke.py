@@ -12,6 +12,7 @@ import pytest
 
 @pytest.mark.slow
 async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
+    before = await _bench_databases(pg_server_dsn)
     args = ["--workload", "tiny", "--latency-ms", "1", "--concurrency", "8", "--upsert-jobs", "2000"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.run", *args, "--database-url", pg_server_dsn,
@@ -37,10 +38,10 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
         assert 0 < wall < 60 and 0 < ratio < 50 and 10 < rss < 1000
     assert rows["upsert", "new"][-3] == "2,000"  # written (then the note: rows/s)
     assert re.search(r"[\d,]+ rows/s", out.decode())
-    assert not await _leftover_bench_databases(pg_server_dsn)
+    assert await _bench_databases(pg_server_dsn) == before  # its scratch databases are dropped
 
 
-async def _leftover_bench_databases(dsn: str) -> list[str]:
+async def _bench_databases(dsn: str) -> set[str]:
     import asyncpg  # noqa: PLC0415
 
     conn = await asyncpg.connect(dsn)
@@ -48,4 +49,4 @@ async def _leftover_bench_databases(dsn: str) -> list[str]:
         rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'swr_etl_bench_%'")
     finally:
         await conn.close()
-    return [r["datname"] for r in rows]
+    return {r["datname"] for r in rows}
