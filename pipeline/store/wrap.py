@@ -20,6 +20,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
     asyncpg.exceptions.InterfaceError,  # "connection is closed", pool closed
+    # A server that dies during a COPY leaves the protocol mid-operation: "cannot switch to state 15;
+    # another operation (2) is in progress". The connection is unusable; a retry gets another one.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
