@@ -165,8 +165,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     try:
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
+        lost = f"could not record the run: {exc.message}"
         outcome = RunOutcome(
-            run_id, "failed", EXIT_FATAL, stats, seconds, f"could not record the run: {exc.message}"
+            run_id, "failed", EXIT_FATAL, stats, seconds, f"{error}; {lost}" if error else lost
         )
     log.info("run_finished", status=outcome.status, seconds=round(seconds, 2), **_stats_fields(stats))
     return outcome
