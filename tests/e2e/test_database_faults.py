@@ -101,7 +101,7 @@ async def test_lost_mid_run_fails_cleanly_and_the_next_run_converges(
         summary = result.stdout.splitlines()
         assert len(summary) == 1 and summary[0].startswith("run 1 failed: "), result.stdout
         assert "PostgreSQL" in summary[0] and "unavailable" in summary[0]
-        assert "db_write_retry" in result.stderr  # the write was retried before giving up
+        assert "db_write_retry" in result.stderr, result.stderr  # retried before giving up
         await asyncio.sleep(0)
         assert sim.stats()["requests_total"] == requests_at_exit  # the crawl stopped with the writer
 
