@@ -102,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(lambda stop: command(settings, args, stop), settings)
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (it cuts the event loop's and aiohttp's CPU per request), else asyncio's."""
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _run(make: Callable[[Any], Coroutine[Any, Any, int]], settings: Settings) -> int:
     from pipeline.run import SIGNAL_EXIT, StopRequest  # noqa: PLC0415
 
@@ -124,7 +133,8 @@ def _run(make: Callable[[Any], Coroutine[Any, Any, int]], settings: Settings) ->
         return await make(stop)
 
     try:
-        return asyncio.run(runner())
+        with asyncio.Runner(loop_factory=_loop_factory()) as asyncio_runner:
+            return asyncio_runner.run(runner())
     except FatalError as exc:
         log.error("fatal", error=exc.message, error_type=type(exc).__name__)
         print(f"swr-etl: {redactor.redact(exc.message)}", file=sys.stderr)
