@@ -133,11 +133,14 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
 async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> RunOutcome:
     started = time.monotonic()
     stats = RunStats()
-    run_id = await store.start_run([s.region for s in settings.sources], settings_summary(settings))
+    regions = [s.region for s in settings.sources]
+    summary = settings_summary(settings)
+    abandoned = await store.close_abandoned_runs(regions, summary)
+    run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
-    log.info(
-        "run_started", sources=[s.region for s in settings.sources], concurrency=settings.http.concurrency
-    )
+    log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
+    if abandoned:
+        log.warning("runs_abandoned", run_ids=abandoned)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")

@@ -197,6 +197,13 @@ class Store:
 
     # --- runs -------------------------------------------------------------------------------------
 
+    async def close_abandoned_runs(self, sources: list[str], settings_summary: dict[str, Any]) -> list[int]:
+        """Mark runs of the same configuration still 'running' as failed (call while holding their lock)."""
+        same_sources = orjson.dumps(settings_summary.get("sources", [])).decode()
+        with wrap_exceptions(self._dsn, "closing abandoned runs"):
+            rows = await self._pool.fetch(q.CLOSE_ABANDONED_RUNS, list(sources), same_sources)
+        return [int(row["id"]) for row in rows]
+
     async def start_run(self, sources: list[str], settings_summary: dict[str, Any]) -> int:
         """Open a crawl_runs row in status 'running' and return its id."""
         settings = orjson.dumps(settings_summary).decode()

@@ -68,6 +68,15 @@ TRY_LOCK = "SELECT pg_try_advisory_lock($1::bigint)"
 # Release a session-level advisory lock.
 UNLOCK = "SELECT pg_advisory_unlock($1::bigint)"
 
+# Close, as failed, the runs of the same sources that a dead process left 'running' (the caller holds
+# their advisory lock, so none of them is alive).
+CLOSE_ABANDONED_RUNS = """
+UPDATE crawl_runs SET status = 'failed', finished_at = now(),
+    error = 'abandoned: the process ended without closing the run'
+WHERE status = 'running' AND sources = $1::text[] AND settings -> 'sources' = $2::jsonb
+RETURNING id
+"""
+
 # Open a run row in status 'running'.
 START_RUN = "INSERT INTO crawl_runs (sources, settings) VALUES ($1, $2::jsonb) RETURNING id"
 

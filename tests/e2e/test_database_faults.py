@@ -121,3 +121,7 @@ async def test_lost_mid_run_fails_cleanly_and_the_next_run_converges(
     assert rerun.code == 0, rerun.stderr
     await assert_table_equals_truth(dsn, REGION, truth)
     assert (await last_run(dsn))["status"] == "ok"
+    # The run the lost database left 'running' is closed by the next run of the same configuration.
+    runs = await fetch(dsn, "SELECT status, error FROM crawl_runs ORDER BY id")
+    assert [r["status"] for r in runs] == ["failed", "ok"]
+    assert "runs_abandoned" in rerun.stderr

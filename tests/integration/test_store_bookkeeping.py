@@ -46,6 +46,22 @@ async def test_run_is_started_then_finished_with_counters(store: Store, database
     assert [done[c] for c in counters] == [3, 1, 2, 1, 40, 44, 900, 500, 100, 300, 7, 2]
 
 
+async def test_abandoned_runs_of_the_same_configuration_are_closed(store: Store, database_url: str) -> None:
+    same = {"sources": [{"endpoint": "https://swr-api.cn-north-4.myhuaweicloud.com", "region": "cn-north-4"}]}
+    other = {"sources": [{"endpoint": "https://other.example.com", "region": "cn-north-4"}]}
+    dead = await store.start_run(["cn-north-4"], same)
+    finished = await store.start_run(["cn-north-4"], same)
+    await store.finish_run(finished, "ok", RunStats(), None)
+    elsewhere = await store.start_run(["cn-north-4"], other)
+
+    assert await store.close_abandoned_runs(["cn-north-4"], same) == [dead]
+    rows = {r["id"]: r for r in await fetch(database_url, "SELECT id, status, error FROM crawl_runs")}
+    assert rows[dead]["status"] == "failed"
+    assert "abandoned" in rows[dead]["error"]
+    assert (rows[finished]["status"], rows[elsewhere]["status"]) == ("ok", "running")
+    assert await store.close_abandoned_runs(["cn-north-4"], same) == []
+
+
 async def test_rejects_keep_raw_text_even_garbage(store: Store, database_url: str) -> None:
     run_id = await store.start_run(["r"], {})
     rejects = [Reject('{"id": "x"', "truncated JSON"), Reject("bad\x00byte", "NUL in text")]
