@@ -149,6 +149,8 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
         status, exit_code = _status_of(stats)
+        if status == "failed":
+            error = f"no repository could be crawled ({stats.repos_failed} failed: see crawl_repo_issues)"
     except Interrupted:
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum or signal.SIGTERM, 143)
     except FatalError as exc:
@@ -172,7 +174,14 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         outcome = RunOutcome(
             run_id, "failed", EXIT_FATAL, stats, seconds, f"{error}; {lost}" if error else lost
         )
-    log.info("run_finished", status=outcome.status, seconds=round(seconds, 2), **_stats_fields(stats))
+    finished = {"failed": log.error, "partial": log.warning}.get(outcome.status, log.info)
+    finished(
+        "run_finished",
+        status=outcome.status,
+        seconds=round(seconds, 2),
+        **({"error": outcome.error} if outcome.error else {}),
+        **_stats_fields(stats),
+    )
     return outcome
 
 
@@ -234,9 +243,13 @@ async def _finish_writer(queue: asyncio.Queue[Item], writer_task: asyncio.Task[N
 
 
 def _status_of(stats: RunStats) -> tuple[str, int]:
-    if stats.repos_failed:
-        return "partial", EXIT_PARTIAL
-    return "ok", EXIT_OK
+    """ok; partial when some repositories failed; failed when they all did (an unreachable or wrong
+    endpoint, a namespace listing that never answered): a CronJob should alert on that, not shrug."""
+    if not stats.repos_failed:
+        return "ok", EXIT_OK
+    if stats.repos_ok + stats.repos_flagged + stats.repos_gone == 0:
+        return "failed", EXIT_FATAL
+    return "partial", EXIT_PARTIAL
 
 
 def _stats_fields(stats: RunStats) -> dict[str, int]:

@@ -172,7 +172,8 @@ async def test_missing_repository_is_gone_but_a_wrong_route_fails(database_url: 
     assert gone.code == 0, gone.stderr
     assert "(0 failed, 1 gone, 0 flagged)" in gone.stdout
     assert (await issues(database_url, 1, "gone")).keys() == {("acme", "no-such-repo")}
-    assert wrong.code == 3, wrong.stderr
+    assert wrong.code == 1, wrong.stderr  # nothing at all could be crawled: failed, not partial
+    assert "no repository could be crawled" in wrong.stdout
     failed = await issues(database_url, 2, "failed")
     assert failed.keys() == {("acme", "team/app"), ("acme", "no-such-repo")}
     assert {i["error_code"] for i in failed.values()} == {"APIGW.0101"}
