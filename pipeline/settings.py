@@ -109,6 +109,7 @@ class DatabaseSettings:
     url: Secret | None = None
     connect_timeout: float = 10.0
     batch_size: int = 5000
+    writers: int = 2
     queue_pages: int = 256
     write_attempts: int = 5
     write_backoff_cap: float = 10.0
@@ -432,6 +433,7 @@ def _validate(settings: Settings) -> None:
             db.batch_size >= 1 and db.queue_pages >= 1,
             "database.batch_size and queue_pages must be at least 1",
         ),
+        (db.writers >= 1, "database.writers must be at least 1"),
         (
             db.connect_timeout > 0 and db.write_attempts >= 1,
             "database.connect_timeout/write_attempts invalid",

@@ -67,23 +67,64 @@ class Writer:
             base=0.2, cap=db.write_backoff_cap, attempts=db.write_attempts, max_retry_after=0
         )
         self._rng = random.Random()
+        self._slots = asyncio.Semaphore(db.writers)
         self.batches = 0
 
     async def run(self) -> None:
-        """Write until the sentinel arrives."""
-        while True:
-            item = await self._queue.get()
-            batch: list[Item] = [item]
-            jobs = len(item.jobs) if isinstance(item, PageBatch) else 0
-            while jobs < self._batch_size and not self._queue.empty() and batch[-1] is not None:
-                nxt = self._queue.get_nowait()
-                batch.append(nxt)
-                jobs += len(nxt.jobs) if isinstance(nxt, PageBatch) else 0
-            await self._flush([i for i in batch if i is not None])
-            if batch[-1] is None:
-                return
+        """Write until the sentinel arrives, up to `database.writers` batches at once.
 
-    async def _flush(self, items: list[PageBatch | RepoOutcome]) -> None:
+        Batches overlap on separate connections (PostgreSQL spends most of an upsert maintaining indexes,
+        one core per batch), but each batch records its repositories' outcomes only after every earlier
+        batch has committed: an outcome 'ok' still promises that all of its jobs are stored.
+        """
+        previous: asyncio.Task[None] | None = None
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                batch = await self._next_batch(in_flight)
+                await self._slots.acquire()  # a failed flush frees its slot; the next wait raises its error
+                items = [i for i in batch if i is not None]
+                previous = asyncio.create_task(self._flush(items, previous))
+                in_flight.add(previous)
+                previous.add_done_callback(_forget_if_ok(in_flight))
+                if batch[-1] is None:
+                    await previous
+                    return
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+    async def _next_batch(self, in_flight: set[asyncio.Task[None]]) -> list[Item]:
+        """Queued items up to `batch_size` jobs; a failed flush ends the wait for them."""
+        getter = asyncio.create_task(self._queue.get())
+        try:
+            while not getter.done():
+                await asyncio.wait({getter, *in_flight}, return_when=asyncio.FIRST_COMPLETED)
+                _raise_failure(in_flight)
+        finally:
+            getter.cancel()
+        batch: list[Item] = [getter.result()]
+        jobs = sum(len(i.jobs) for i in batch if isinstance(i, PageBatch))
+        while jobs < self._batch_size and not self._queue.empty() and batch[-1] is not None:
+            nxt = self._queue.get_nowait()
+            batch.append(nxt)
+            jobs += len(nxt.jobs) if isinstance(nxt, PageBatch) else 0
+        return batch
+
+    async def _flush(self, items: list[PageBatch | RepoOutcome], previous: asyncio.Task[None] | None) -> None:
+        try:
+            await self._write_jobs(items)
+            if previous is not None:
+                await asyncio.shield(previous)  # outcomes wait for every earlier batch's jobs
+        finally:
+            self._slots.release()
+        # After the jobs: an outcome 'ok' promises its jobs are committed. All of them in one transaction.
+        outcomes = [item for item in items if isinstance(item, RepoOutcome)]
+        if outcomes:
+            await self._retry(self._store.record_repo_results, self._run_id, outcomes)
+        self.batches += 1
+
+    async def _write_jobs(self, items: list[PageBatch | RepoOutcome]) -> None:
         by_region: dict[str, list[SyncJob]] = defaultdict(list)
         for item in items:
             if isinstance(item, PageBatch):
@@ -98,11 +139,6 @@ class Writer:
                 await self._retry(
                     self._store.record_rejects, item.region, self._run_id, item.repo, item.rejects
                 )
-        # After the jobs: an outcome 'ok' promises its jobs are committed. All of them in one transaction.
-        outcomes = [item for item in items if isinstance(item, RepoOutcome)]
-        if outcomes:
-            await self._retry(self._store.record_repo_results, self._run_id, outcomes)
-        self.batches += 1
 
     async def _retry(self, write: Callable[..., Awaitable[T]], *args: Any) -> T:
         """A lost database is retried with backoff; each write is one transaction: never half-written."""
@@ -117,3 +153,20 @@ class Writer:
                 delay = max(0.1, backoff_delay(self._policy, attempt, self._rng.random()))
                 log.warning("db_write_retry", attempt=attempt, delay=round(delay, 2), error=exc.message)
                 await asyncio.sleep(delay)
+
+
+def _forget_if_ok(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """A done-callback dropping a finished flush from the set, unless it failed (so its error is seen)."""
+
+    def forget(task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            tasks.discard(task)
+
+    return forget
+
+
+def _raise_failure(tasks: set[asyncio.Task[None]]) -> None:
+    """Re-raise the error of a finished flush, if one failed."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
