@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class SyncStatus(enum.StrEnum):
@@ -35,9 +36,12 @@ class Repository:
         return f"{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class SyncJob:
-    """One image-sync job as the API reports it (field names are the snake_case API names)."""
+class SyncJob(NamedTuple):
+    """One image-sync job as the API reports it (field names are the snake_case API names).
+
+    Immutable like the other domain types, but a tuple: in this field order it is also the row the store
+    COPYs (no per-job conversion on the hot path of a crawl of hundreds of thousands of jobs).
+    """
 
     id: int
     namespace: str

@@ -69,23 +69,8 @@ def storable_text(text: str) -> str:
 
 
 def job_record(job: SyncJob) -> tuple[Any, ...]:
-    """The COPY tuple of a job, in queries.JOB_COLUMNS order."""
-    return (
-        job.id,
-        job.namespace,
-        job.repo_name,
-        job.tag,
-        job.status,
-        job.override,
-        job.remote_region_id,
-        job.remote_namespace,
-        job.domain_id,
-        job.domain_name,
-        job.sync_operator_id,
-        job.sync_operator_name,
-        job.created_at,
-        job.updated_at,
-    )
+    """The COPY tuple of a job, in queries.JOB_COLUMNS order: the job itself (a NamedTuple in that order)."""
+    return job
 
 
 async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:

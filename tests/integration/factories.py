@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,4 +28,4 @@ def make_job(job_id: int, *, updated: float = 0.0, **fields: Any) -> SyncJob:
         created_at=T0,
         updated_at=T0 + timedelta(seconds=updated),
     )
-    return dataclasses.replace(job, **fields) if fields else job
+    return job._replace(**fields) if fields else job
