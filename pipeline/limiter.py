@@ -4,6 +4,7 @@ additively (AIMD), a pause of the whole crawl for a 429's Retry-After, and an op
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +32,7 @@ class AdaptiveLimiter:
         self._pause_until = 0.0
         self._last_decrease = 0.0
         self._in_flight = 0
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self.peak_in_flight = 0
         self.throttle_events = 0
 
@@ -52,44 +53,56 @@ class AdaptiveLimiter:
         try:
             yield
         finally:
-            await self._release()
+            self._release()
 
     async def _acquire(self) -> None:
+        # Hot path (thousands of requests a second): a free slot is taken without any lock or future.
         loop = asyncio.get_running_loop()
-        async with self._cond:
-            while True:
-                wait = self._pause_until - loop.time()
-                if wait > 0:
-                    self._cond.release()
-                    try:
-                        await asyncio.sleep(wait)
-                    finally:
-                        await self._cond.acquire()
-                    continue
-                if self._in_flight < self.limit:
-                    break
-                await self._cond.wait()
+        if self._in_flight < self.limit and not self._waiters:
             self._in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-            if self._rate > 0:
-                now = loop.time()
-                start = max(now, self._next_slot)
-                self._next_slot = start + 1.0 / self._rate
-                delay = start - now
-            else:
-                delay = 0.0
+        else:
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(fut)
+            try:
+                await fut  # resolved by a release that hands its slot over (in_flight stays counted)
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._release()  # the slot was handed over just before the cancel: pass it on
+                else:
+                    self._waiters.remove(fut)
+                raise
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        delay = self._pause_until - loop.time()
+        if self._rate > 0:
+            now = loop.time()
+            start = max(now + max(delay, 0.0), self._next_slot)
+            self._next_slot = start + 1.0 / self._rate
+            delay = start - now
         if delay > 0:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)  # a 429's pause (or the rate cap), holding the slot
+            except asyncio.CancelledError:
+                self._release()
+                raise
 
-    async def _release(self) -> None:
-        async with self._cond:
+    def _release(self) -> None:
+        """Give the slot back, or hand it straight to the longest waiter while under the bound."""
+        if self._waiters and self._in_flight <= self.limit:
+            self._waiters.popleft().set_result(None)
+        else:
             self._in_flight -= 1
-            self._cond.notify()
+        self._wake_up_to_limit()
+
+    def _wake_up_to_limit(self) -> None:
+        while self._waiters and self._in_flight < self.limit:
+            self._in_flight += 1
+            self._waiters.popleft().set_result(None)
 
     def on_success(self) -> None:
         """Additive increase: about +1 slot per window of `limit` successful requests."""
         if self._limit < self.max_concurrency:
             self._limit = min(float(self.max_concurrency), self._limit + 1.0 / max(self._limit, 1.0))
+            self._wake_up_to_limit()
 
     def on_throttle(self, retry_after: float | None) -> None:
         """A 429: pause every new request for Retry-After and halve the bound (once per pause window)."""
