@@ -108,7 +108,7 @@ async def measure(
         started = time.perf_counter()
         jobs = synthetic_jobs(count)
         changed = [
-            dataclasses.replace(j, status="success", updated_at=j.updated_at + timedelta(1)) for j in jobs
+            j._replace(status="success", updated_at=j.updated_at + timedelta(1)) for j in jobs
         ]
         report(f"built {count:,} jobs in {time.perf_counter() - started:.1f}s; batch size {batch_size:,}")
         inputs = {"new": jobs, "unchanged": jobs, "changed": changed}

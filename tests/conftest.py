@@ -74,15 +74,28 @@ async def _database_factory(
 
 
 @pytest.fixture
-async def database_url(
+async def new_database(
     pg_server_dsn: str,
     _template_database: str,
     _database_factory: Callable[[str | None], Awaitable[tuple[str, str]]],
-) -> AsyncIterator[str]:
+) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """Creates fresh databases migrated to head on demand (DSNs); all are dropped after the test."""
+    names: list[str] = []
+
+    async def create() -> str:
+        name, dsn = await _database_factory(_template_database)
+        names.append(name)
+        return dsn
+
+    yield create
+    for name in names:
+        await pg.drop_database(pg_server_dsn, name)
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[], Awaitable[str]]) -> str:
     """DSN of a fresh database migrated to head, dropped after the test."""
-    name, dsn = await _database_factory(_template_database)
-    yield dsn
-    await pg.drop_database(pg_server_dsn, name)
+    return await new_database()
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from pipeline.domain import KNOWN_STATUSES
 from pipeline.simulator import running_simulator
-from tests import pg
 from tests.e2e.helpers import assert_table_equals_truth, fetch, run_cli
 from tests.e2e.resilience import (
     DATASET,
@@ -38,15 +37,9 @@ REJECT_REASONS = {
 
 
 @pytest.fixture
-async def fault_free_database_url(
-    pg_server_dsn: str,
-    _template_database: str,
-    _database_factory: Callable[[str | None], Awaitable[tuple[str, str]]],
-) -> AsyncIterator[str]:
+async def fault_free_database_url(new_database: Callable[[], Awaitable[str]]) -> str:
     """A second fresh migrated database, for the fault-free baseline crawl."""
-    name, dsn = await _database_factory(_template_database)
-    yield dsn
-    await pg.drop_database(pg_server_dsn, name)
+    return await new_database()
 
 
 async def test_ten_percent_faults_and_broken_repositories(

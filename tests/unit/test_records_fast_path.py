@@ -11,23 +11,10 @@ from hypothesis import strategies as st
 
 from pipeline.domain import Reject, SyncJob
 from pipeline.records import _checked_job, parse_job
+from tests.unit import test_records
 
-GOOD: dict[str, Any] = {
-    "id": 42,
-    "namespace": "team",
-    "repoName": "web/app",
-    "tag": "v1",
-    "status": "success",
-    "override": True,
-    "remoteRegionId": "cn-east-3",
-    "remoteNamespace": "team-east",
-    "domainID": "d0",
-    "domainName": "acme",
-    "syncOperatorId": "u0",
-    "syncOperatorName": "张伟",
-    "createdAt": "2020-03-12T08:11:36.518144Z",
-    "updatedAt": "2020-03-12T08:11:37Z",
-}
+# The same valid record as test_records, with a non-ASCII operator name (the fast path's UTF-8 branch).
+GOOD: dict[str, Any] = {**test_records.GOOD, "syncOperatorName": "张伟"}
 
 TIMESTAMPS = [
     "2020-03-12T08:11:36.518144Z",
