@@ -266,7 +266,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7, help="simulator seed")
     parser.add_argument("--database-url", help="PostgreSQL server (SWR_ETL_BENCH_DATABASE_URL)")
     parser.add_argument("--upsert-jobs", type=int, default=1_000_000, help="synthetic jobs (0: skip)")
-    parser.add_argument("--upsert-writers", type=int, default=1, help="concurrent upsert batches")
+    parser.add_argument(
+        "--upsert-writers",
+        type=int,
+        default=DatabaseSettings().writers,
+        help="concurrent upsert batches (default: the crawl's database.writers)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of floor and crawls; best is shown")
     return parser
 
