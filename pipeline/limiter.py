@@ -68,35 +68,48 @@ class AdaptiveLimiter:
             except asyncio.CancelledError:
                 if fut.done() and not fut.cancelled():
                     self._release()  # the slot was handed over just before the cancel: pass it on
-                else:
+                elif fut in self._waiters:  # a release may already have skipped (and dropped) it
                     self._waiters.remove(fut)
                 raise
         self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-        delay = self._pause_until - loop.time()
+        try:
+            await self._wait_for_turn(loop)
+        except asyncio.CancelledError:
+            self._release()
+            raise
+
+    async def _wait_for_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A 429 answered while we sleep may extend the pause: sleep until the latest one has ended.
+        # (ASYNC110: the pause ends at a time that may move later, not on an event anyone sets.)
+        while (delay := self._pause_until - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)  # a 429's pause, holding the slot
         if self._rate > 0:
             now = loop.time()
-            start = max(now + max(delay, 0.0), self._next_slot)
+            start = max(now, self._next_slot)
             self._next_slot = start + 1.0 / self._rate
-            delay = start - now
-        if delay > 0:
-            try:
-                await asyncio.sleep(delay)  # a 429's pause (or the rate cap), holding the slot
-            except asyncio.CancelledError:
-                self._release()
-                raise
+            if start > now:
+                await asyncio.sleep(start - now)  # the rate cap
 
     def _release(self) -> None:
         """Give the slot back, or hand it straight to the longest waiter while under the bound."""
-        if self._waiters and self._in_flight <= self.limit:
-            self._waiters.popleft().set_result(None)
-        else:
+        if self._in_flight > self.limit or not self._hand_over():
             self._in_flight -= 1
         self._wake_up_to_limit()
+
+    def _hand_over(self) -> bool:
+        """Resolve the longest waiter still waiting; a cancelled one (its task not yet run) is dropped."""
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return True
+        return False
 
     def _wake_up_to_limit(self) -> None:
         while self._waiters and self._in_flight < self.limit:
             self._in_flight += 1
-            self._waiters.popleft().set_result(None)
+            if not self._hand_over():
+                self._in_flight -= 1
 
     def on_success(self) -> None:
         """Additive increase: about +1 slot per window of `limit` successful requests."""

@@ -117,3 +117,37 @@ async def test_a_cancelled_waiter_gives_nothing_back_it_did_not_take() -> None:
 def test_invalid_bounds_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         AdaptiveLimiter(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_waiter_cancelled_while_a_slot_is_released_loses_no_slot() -> None:
+    # A repository's failed page cancels its other requests (some waiting here) while other repositories'
+    # requests release slots in the same turn of the loop: the cancelled waiter must not be handed one.
+    limiter = AdaptiveLimiter(1)
+    release, seen = asyncio.Event(), list[int]()
+    holder = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    release.set()  # the holder releases first in the next turn...
+    waiter.cancel()  # ...while the waiter's cancellation is still pending
+    results = await asyncio.gather(holder, waiter, return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], asyncio.CancelledError)
+    assert limiter.in_flight == 0
+    async with limiter.slot():
+        assert limiter.in_flight == 1
+
+
+async def test_a_pause_extended_by_a_later_429_holds_back_requests_already_pausing() -> None:
+    limiter = AdaptiveLimiter(8)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    limiter.on_throttle(0.02)
+
+    async def request() -> float:
+        async with limiter.slot():
+            return loop.time() - started
+
+    pending = asyncio.create_task(request())
+    await asyncio.sleep(0.01)  # the request is sleeping out the first pause
+    limiter.on_throttle(0.1)  # a second 429 with a longer Retry-After
+    assert await pending >= 0.105
