@@ -260,9 +260,17 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
 async def _crawl_sources(
     settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
 ) -> None:
-    await asyncio.gather(
-        *(_crawl_source(settings, source, queue, stats, stop) for source in settings.sources)
-    )
+    tasks = [
+        asyncio.create_task(_crawl_source(settings, source, queue, stats, stop))
+        for source in settings.sources
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        # One source's fatal failure ends the run: the other sources must not crawl on unseen.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _crawl_source(
