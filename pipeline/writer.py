@@ -93,6 +93,8 @@ class Writer:
         finally:
             for task in in_flight:
                 task.cancel()
+            # Awaited, so no batch outlives the writer (the run closes the pool next) and each error is seen.
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _next_batch(self, in_flight: set[asyncio.Task[None]]) -> list[Item]:
         """Queued items up to `batch_size` jobs; a failed flush ends the wait for them."""

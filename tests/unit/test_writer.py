@@ -107,3 +107,20 @@ async def test_a_dead_database_stops_the_writer_at_once() -> None:
     with pytest.raises(DatabaseUnavailable):
         await write_all(store, [page(REPO_A, i) for i in range(1, 40)])
     assert store.calls <= 3
+
+
+def flush_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "Writer._flush"]  # type: ignore[union-attr]
+
+
+async def test_a_failed_writer_leaves_no_batch_behind() -> None:
+    # Batch 1 fails while batch 2 is still writing: when the writer raises, batch 2 has been cancelled and
+    # awaited (the run closes the pool next), not left to finish (or fail unseen) on its own.
+    store = MemoryStore(delays={1: 0.01, 2: 0.2}, fail_ids=frozenset({1}))
+    queue: asyncio.Queue[Item] = asyncio.Queue()
+    for item in (page(REPO_A, 1), page(REPO_B, 2)):  # more is still to come: no sentinel yet
+        queue.put_nowait(item)
+    with pytest.raises(DatabaseUnavailable):
+        await Writer(store, 1, queue, RunStats(), settings()).run()
+    assert flush_tasks() == []
+    assert store.in_flight == 0
