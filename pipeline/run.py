@@ -161,8 +161,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     if stop.signum is not None and status != "failed":
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     grace = settings.grace_period
-    budget = stop.time_left(grace - min(CLOSE_MARGIN_S, grace * 0.2))
-    error = await _drain_writer(queue, writer_task, budget, error)
+    error = await _drain_writer(queue, writer_task, stop, grace - min(CLOSE_MARGIN_S, grace * 0.2), error)
+    if stop.signum is not None and status in ("ok", "partial"):  # the signal came while the writer drained
+        status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
         status, exit_code = "failed", EXIT_FATAL
     seconds = time.monotonic() - started
@@ -213,15 +214,27 @@ async def _crawl_until_done(
 
 
 async def _drain_writer(
-    queue: asyncio.Queue[Item], writer_task: asyncio.Task[None], budget: float | None, error: str | None
+    queue: asyncio.Queue[Item],
+    writer_task: asyncio.Task[None],
+    stop: StopRequest,
+    deadline: float,
+    error: str | None,
 ) -> str | None:
-    """Let the writer commit what is queued (within ``budget`` seconds after a stop); report its failure."""
+    """Let the writer commit what is queued; once a stop is requested (before or during this drain), only
+    until ``deadline`` seconds after it. Report the writer's failure."""
     if not writer_task.done():
+        finishing = asyncio.create_task(_finish_writer(queue, writer_task))
+        stop_wait = asyncio.create_task(stop.event.wait())
         try:
-            await asyncio.wait_for(_finish_writer(queue, writer_task), timeout=budget)
-        except TimeoutError:
+            await asyncio.wait({finishing, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if not finishing.done():
+                await asyncio.wait({finishing}, timeout=stop.time_left(deadline))
+        finally:
+            stop_wait.cancel()
+        if not finishing.done():
+            finishing.cancel()
             writer_task.cancel()
-            await asyncio.wait({writer_task})
+            await asyncio.wait({finishing, writer_task})
             return error or "the writer did not finish within the grace period"
     exc = writer_task.exception() if not writer_task.cancelled() else None
     if isinstance(exc, SwrEtlError):

@@ -6,6 +6,7 @@ import dataclasses
 import signal
 import time
 
+import asyncpg
 import pytest
 
 from pipeline.simulator import running_simulator
@@ -77,3 +78,33 @@ async def test_a_second_crawl_of_the_same_source_exits_75(database_url: str) -> 
     assert first_result.code == 143, first_result.stderr
     runs = await last_run(database_url)
     assert runs["id"] == 1  # the locked-out crawl opened no run
+
+
+async def test_sigterm_while_the_writer_drains_still_ends_within_the_grace_period(database_url: str) -> None:
+    # Every upsert statement sleeps 1 s (a test-only trigger on this test's own database): the fetching is
+    # over long before the queue is written. A SIGTERM then must bound the drain by the grace period and
+    # still close the run as interrupted, not leave it 'running' for the grace-period backstop to kill.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;"
+            "CREATE TRIGGER slow_write AFTER INSERT ON sync_jobs"
+            " FOR EACH STATEMENT EXECUTE FUNCTION slow_write()"
+        )
+    finally:
+        await conn.close()
+    async with running_simulator(DATASET) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_GRACE_PERIOD="4", SWR_ETL_BATCH_SIZE="20")
+        proc = await start_cli("crawl", env=env)
+        await wait_for_line(proc.stderr, '"source_done"')  # every page fetched; the writer is behind
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        result = await finish(proc)
+        exited_after = time.monotonic() - sent
+
+    assert result.code == 143, result.stderr
+    assert exited_after < 4.0
+    run = await last_run(database_url)
+    assert run["status"] == "interrupted" and run["finished_at"] is not None, dict(run)
+    assert run["jobs_seen"] > run["inserted"]  # it really stopped with pages still unwritten
