@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from pipeline.records import parse_rfc3339
+from pipeline.simulator import SimulatorHandle
 
 API_TO_COLUMN = {
     "namespace": "namespace",
@@ -36,6 +37,19 @@ class CliResult:
     code: int
     stdout: str
     stderr: str
+
+
+REGION = "cn-north-4"
+
+
+def sim_env(sim: SimulatorHandle, database_url: str, **extra: str) -> dict[str, str]:
+    """CLI environment crawling ``sim`` with its static token into ``database_url``, labelled REGION."""
+    settings = {
+        "SWR_ETL_ENDPOINT": sim.url,
+        "SWR_ETL_TOKEN": sim.state.config.token,
+        "SWR_ETL_REGION": REGION,
+    }
+    return cli_env(database_url, {**settings, **extra})
 
 
 def cli_env(database_url: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:

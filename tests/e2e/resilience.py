@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline.simulator import SimulatorConfig, SimulatorHandle
-from tests.e2e.helpers import cli_env, fetch, table_rows, truth_rows
+from tests.e2e.helpers import REGION, fetch, sim_env, table_rows, truth_rows
 
-REGION = "cn-north-4"
 ANCHOR = "2025-06-01T12:00:00Z"
 # 40 repositories, ~920 jobs; pages of 10 make ~110 requests, so faults have something to hit.
 DATASET = SimulatorConfig(port=0, seed=195, anchor=ANCHOR, namespaces=4, repos_per_namespace=10)
@@ -26,16 +25,7 @@ FAST = {
 
 def crawl_env(sim: SimulatorHandle, database_url: str, **extra: str) -> dict[str, str]:
     """CLI environment crawling ``sim`` (static token) into ``database_url`` with the FAST settings."""
-    return cli_env(
-        database_url,
-        {
-            "SWR_ETL_ENDPOINT": sim.url,
-            "SWR_ETL_TOKEN": sim.state.config.token,
-            "SWR_ETL_REGION": REGION,
-            **FAST,
-            **extra,
-        },
-    )
+    return sim_env(sim, database_url, **{**FAST, **extra})
 
 
 async def last_run(database_url: str) -> dict[str, Any]:

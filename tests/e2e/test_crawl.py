@@ -10,29 +10,15 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from pipeline.simulator import SimulatorConfig, SimulatorHandle, running_simulator
-from tests.e2e.helpers import assert_table_equals_truth, cli_env, fetch, finish, run_cli, start_cli
+from pipeline.simulator import SimulatorConfig, running_simulator
+from tests.e2e.helpers import REGION, assert_table_equals_truth, fetch, finish, run_cli, sim_env, start_cli
 from tests.e2e.summary import summary_of
 
-REGION = "cn-north-4"
 # 200 repositories, 3 of them heavy (1,000+ jobs); `acme` always holds `team/app`, a name with '/'.
 BIG = SimulatorConfig(port=0, seed=11, namespaces=8, repos_per_namespace=25, heavy_repos=3)
 SMALL = SimulatorConfig(port=0, seed=5, namespaces=3, repos_per_namespace=10, heavy_repos=1)
 
 RUN_COLUMNS = "id, status, repos_ok, repos_failed, pages, jobs_seen, inserted, updated, unchanged, error"
-
-
-def crawl_env(sim: SimulatorHandle, database_url: str, **extra: str) -> dict[str, str]:
-    """CLI environment crawling `sim` with its static token into `database_url`."""
-    return cli_env(
-        database_url,
-        {
-            "SWR_ETL_ENDPOINT": sim.url,
-            "SWR_ETL_TOKEN": sim.state.config.token,
-            "SWR_ETL_REGION": REGION,
-            **extra,
-        },
-    )
 
 
 def jobs_per_repo(truth: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
@@ -48,7 +34,7 @@ async def test_crawl_equals_truth_and_second_crawl_writes_nothing(database_url: 
         assert len(sim.repositories()) >= 200
         assert sum(1 for n in per_repo.values() if n > 1000) >= 2
         assert sum(n for (_, name), n in per_repo.items() if "/" in name) > 100
-        env = crawl_env(sim, database_url)
+        env = sim_env(sim, database_url)
 
         first = await run_cli("crawl", env=env)
         assert first.code == 0, first.stderr
@@ -85,7 +71,7 @@ async def test_pages_advance_by_items_received(database_url: str) -> None:
     async with running_simulator(config) as sim:
         truth = sim.ground_truth()
         assert max(jobs_per_repo(truth).values()) > 1000
-        result = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_PAGE_SIZE="100"))
+        result = await run_cli("crawl", env=sim_env(sim, database_url, SWR_ETL_PAGE_SIZE="100"))
         assert result.code == 0, result.stderr
         summary = summary_of(result.stdout)
         assert (summary.jobs, summary.inserted, summary.flagged) == (len(truth), len(truth), 0)
@@ -97,7 +83,7 @@ async def test_pages_advance_by_items_received(database_url: str) -> None:
 async def test_crawl_during_live_mode_converges_after_it_stops(database_url: str) -> None:
     config = replace(SMALL, live=True, live_interval_ms=5.0, latency_ms=30.0)
     async with running_simulator(config) as sim:
-        env = crawl_env(sim, database_url)
+        env = sim_env(sim, database_url)
         before = sim.stats()
         # Few requests in flight, each slowed down: the data moves many times while the crawl pages.
         during = await finish(await start_cli("crawl", env={**env, "SWR_ETL_CONCURRENCY": "2"}))
@@ -131,7 +117,7 @@ async def test_duplicate_ids_within_a_run_are_written_once(database_url: str) ->
         truth = sim.ground_truth()
         lying = sim.lying_repositories()
         assert "repeating_pages" in lying.values()
-        result = await run_cli("crawl", env=crawl_env(sim, database_url))
+        result = await run_cli("crawl", env=sim_env(sim, database_url))
     assert result.code == 0, result.stderr
     summary = summary_of(result.stdout)
     assert summary.flagged >= 1
