@@ -1,0 +1,229 @@
+"""Typed, frozen settings built once at the edge from defaults, a TOML file, the environment and flags.
+
+Precedence (lowest first): built-in defaults < config file (`--config` or `SWR_ETL_CONFIG`) < environment
+(`SWR_ETL_*`) < command-line flags. Only this module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.settings.model import (
+    AUTH_MODES,
+    DatabaseSettings,
+    HttpSettings,
+    Secret,
+    Settings,
+    SourceSettings,
+)
+from pipeline.settings.sources import build_sources, check_keys, region_from_endpoint
+
+__all__ = [
+    "AUTH_MODES",
+    "ENV_KEYS",
+    "DatabaseSettings",
+    "HttpSettings",
+    "Secret",
+    "Settings",
+    "SourceSettings",
+    "load_settings",
+    "region_from_endpoint",
+]
+
+
+ENV_PREFIX = "SWR_ETL_"
+
+# Environment variable → (section, key). Section "source" applies to the single source.
+ENV_KEYS: dict[str, tuple[str, str]] = {
+    "DATABASE_URL": ("database", "url"),
+    "DB_CONNECT_TIMEOUT": ("database", "connect_timeout"),
+    "BATCH_SIZE": ("database", "batch_size"),
+    "ENDPOINT": ("source", "endpoint"),
+    "REGION": ("source", "region"),
+    "TOKEN": ("source", "token"),
+    "IAM_USER": ("source", "iam_user"),
+    "IAM_PASSWORD": ("source", "iam_password"),
+    "IAM_DOMAIN": ("source", "iam_domain"),
+    "IAM_ENDPOINT": ("source", "iam_endpoint"),
+    "AK": ("source", "ak"),
+    "SK": ("source", "sk"),
+    "PROJECT_ID": ("source", "project_id"),
+    "SECURITY_TOKEN": ("source", "security_token"),
+    "NAMESPACES": ("source", "namespaces"),
+    "REPOSITORIES": ("source", "repositories"),
+    "CONCURRENCY": ("http", "concurrency"),
+    "PAGE_SIZE": ("http", "page_size"),
+    "CONNECT_TIMEOUT": ("http", "connect_timeout"),
+    "READ_TIMEOUT": ("http", "read_timeout"),
+    "TOTAL_TIMEOUT": ("http", "total_timeout"),
+    "RETRY_ATTEMPTS": ("http", "retry_attempts"),
+    "BACKOFF_BASE": ("http", "backoff_base"),
+    "BACKOFF_CAP": ("http", "backoff_cap"),
+    "MAX_RETRY_AFTER": ("http", "max_retry_after"),
+    "RATE_LIMIT": ("http", "rate_limit"),
+    "GRACE_PERIOD": ("run", "grace_period"),
+    "LOG_LEVEL": ("run", "log_level"),
+    "LOG_FORMAT": ("run", "log_format"),
+    "DATA_DIR": ("run", "data_dir"),
+}
+
+SECRET_KEYS = frozenset({"token", "iam_password", "sk", "security_token", "url"})
+
+
+def load_settings(
+    *,
+    config_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    require_source: bool = True,
+) -> Settings:
+    """Build the settings: defaults < file < environment < flags (`overrides`, keys as in ENV_KEYS, lower)."""
+    environ = os.environ if env is None else env
+    path = config_path or environ.get(ENV_PREFIX + "CONFIG")
+    raw = _read_file(path) if path else {}
+    layered = _layer_env(raw, environ)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            section, name = ENV_KEYS[key.upper()]
+            layered.setdefault(section, {})[name] = value
+    return _build(layered, require_source=require_source)
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _check_sections(raw, path)
+    return raw
+
+
+def _check_sections(raw: Mapping[str, Any], path: str) -> None:
+    """Valid TOML of the wrong shape (`http = 5`, `[[run]]`) is a config error, not a crash later on."""
+    for name, value in raw.items():
+        if name == "sources":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"config file {path}: sources must be [[sources]] tables")
+        elif name in ("database", "http", "run", "source") and not isinstance(value, dict):
+            raise ConfigError(f"config file {path}: {name} must be a [{name}] table")
+
+
+def _layer_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    layered: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    db_url = environ.get(ENV_PREFIX + "DATABASE_URL") or environ.get("DATABASE_URL")
+    if db_url:
+        layered.setdefault("database", {})["url"] = db_url
+    for suffix, (section, key) in ENV_KEYS.items():
+        value = environ.get(ENV_PREFIX + suffix)
+        if value is not None and suffix != "DATABASE_URL":
+            layered.setdefault(section, {})[key] = value
+    return layered
+
+
+def _build(layered: dict[str, Any], *, require_source: bool) -> Settings:
+    known = {"database", "http", "run", "source", "sources"}
+    unknown = set(layered) - known
+    if unknown:
+        raise ConfigError(f"unknown setting section(s): {', '.join(sorted(unknown))}")
+    http = _dataclass_from(HttpSettings, layered.get("http", {}), "http")
+    database = _dataclass_from(DatabaseSettings, layered.get("database", {}), "database")
+    run = layered.get("run", {})
+    run_defaults = Settings()
+    check_keys(run, {"grace_period", "log_level", "log_format", "data_dir"}, "run")
+    settings = Settings(
+        # Commands that crawl nothing (migrate, report, demo) ignore the source settings.
+        sources=build_sources(layered) if require_source else (),
+        http=http,
+        database=database,
+        grace_period=_number(run.get("grace_period", run_defaults.grace_period), "run.grace_period", float),
+        log_level=_choice(
+            run.get("log_level", "info"), "run.log_level", ("debug", "info", "warning", "error")
+        ),
+        log_format=_choice(run.get("log_format", "auto"), "run.log_format", ("auto", "json", "console")),
+        data_dir=str(run.get("data_dir", run_defaults.data_dir)),
+    )
+    _validate(settings)
+    return settings
+
+
+def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
+    defaults = cls()
+    check_keys(values, {f.name for f in fields(cls)}, where)
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        if f.name in SECRET_KEYS:
+            kwargs[f.name] = Secret(str(value)) if value else None
+        else:
+            kind = type(getattr(defaults, f.name))
+            kwargs[f.name] = _number(value, f"{where}.{f.name}", kind)
+    return replace(defaults, **kwargs)
+
+
+def _label(name: str) -> str:
+    """`http.concurrency` → `http.concurrency (SWR_ETL_CONCURRENCY)`: name the variable people set."""
+    for suffix, (section, key) in ENV_KEYS.items():
+        if f"{section}.{key}" == name:
+            return f"{name} ({ENV_PREFIX}{suffix})"
+    return name
+
+
+def _number(value: Any, name: str, kind: type) -> Any:
+    try:
+        if kind is int:
+            if isinstance(value, float | bool):
+                raise ValueError
+            return int(value)
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{_label(name)} must be a {'whole ' if kind is int else ''}number, got {value!r}"
+        ) from None
+
+
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    text = str(value).lower()
+    if text not in allowed:
+        raise ConfigError(f"{_label(name)} must be one of {', '.join(allowed)}, got {value!r}")
+    return text
+
+
+def _validate(settings: Settings) -> None:
+    http, db = settings.http, settings.database
+    checks = [
+        (http.concurrency >= 1, _label("http.concurrency") + " must be at least 1"),
+        (1 <= http.page_size <= 1000, _label("http.page_size") + " must be between 1 and 1000"),
+        (http.retry_attempts >= 1, _label("http.retry_attempts") + " must be at least 1"),
+        (http.repos_in_flight >= 1, "http.repos_in_flight must be at least 1"),
+        (http.max_requests_per_repo >= 1, "http.max_requests_per_repo must be at least 1"),
+        (
+            min(http.connect_timeout, http.read_timeout, http.total_timeout) > 0,
+            "http timeouts must be positive",
+        ),
+        (http.backoff_base >= 0 and http.backoff_cap >= 0, "http backoff must not be negative"),
+        (http.max_retry_after >= 0 and http.rate_limit >= 0, "http.max_retry_after/rate_limit must be >= 0"),
+        (
+            db.batch_size >= 1 and db.queue_pages >= 1,
+            "database.batch_size and queue_pages must be at least 1",
+        ),
+        (db.writers >= 1, "database.writers must be at least 1"),
+        (
+            db.connect_timeout > 0 and db.write_attempts >= 1,
+            "database.connect_timeout/write_attempts invalid",
+        ),
+        (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)

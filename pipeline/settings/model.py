@@ -1,0 +1,125 @@
+"""The settings' types: frozen dataclasses, one per concern, and a Secret that never shows itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from pipeline.domain import Repository
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str` or f-strings; `.reveal()` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+AUTH_MODES = ("token", "iam", "aksk")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One SWR endpoint (a region) to crawl, its credentials and which repositories to crawl."""
+
+    endpoint: str
+    region: str
+    token: Secret | None = None
+    iam_user: str | None = None
+    iam_password: Secret | None = None
+    iam_domain: str | None = None
+    iam_endpoint: str | None = None
+    ak: str | None = None
+    sk: Secret | None = None
+    project_id: str | None = None
+    security_token: Secret | None = None
+    namespaces: tuple[str, ...] = ()
+    repositories: tuple[Repository, ...] = ()
+
+    @property
+    def auth_mode(self) -> str:
+        if self.ak or self.sk:
+            return "aksk"
+        if self.iam_user or self.iam_password:
+            return "iam"
+        return "token"
+
+    @property
+    def lock_key(self) -> str:
+        """Two crawls of the same source must not overlap: this names the source for the advisory lock."""
+        return f"swr-etl:{self.region}:{self.endpoint}"
+
+    def secrets(self) -> list[str]:
+        return [s.reveal() for s in (self.token, self.iam_password, self.sk, self.security_token) if s]
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How the crawler talks to SWR."""
+
+    concurrency: int = 32
+    page_size: int = 100
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    retry_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 120.0
+    rate_limit: float = 0.0
+    max_requests_per_repo: int = 100_000
+    repos_in_flight: int = 64
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the jobs land and how they are written."""
+
+    url: Secret | None = None
+    connect_timeout: float = 10.0
+    batch_size: int = 5000
+    writers: int = 2
+    queue_pages: int = 256
+    write_attempts: int = 5
+    write_backoff_cap: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs; built by `load_settings`, validated once, passed down explicitly."""
+
+    sources: tuple[SourceSettings, ...] = ()
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    grace_period: float = 20.0
+    log_level: str = "info"
+    log_format: str = "auto"
+    data_dir: str = ".data"
+
+    def secrets(self) -> list[str]:
+        found = [s for src in self.sources for s in src.secrets()]
+        if self.database.url:
+            password = urlsplit(self.database.url.reveal()).password
+            if password:
+                found.append(password)
+        return found
