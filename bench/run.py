@@ -66,13 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = _parser().parse_args(argv)
     rows: list[Row] = []
+    upsert_rows: list[Row] = []
     with _database_server(args.database_url) as server_dsn:
+        # The upsert is measured on its own, first: after the crawls the server is still writing their
+        # pages back, which the upsert would otherwise pay for (it is listed last all the same).
+        if args.upsert_jobs > 0:
+            upsert_rows = bench_upsert(server_dsn, args.upsert_jobs, args.upsert_writers)
         for workload in args.workload.split(","):
             rows += bench_workload(workload, server_dsn, args)
             _progress(f"{workload} done")
-        if args.upsert_jobs > 0:
-            rows += bench_upsert(server_dsn, args.upsert_jobs, args.upsert_writers)
-    print(format_table(rows, args))
+    print(format_table(rows + upsert_rows, args))
     return 0 if not any(row.note.startswith("!") for row in rows) else 1
 
 
