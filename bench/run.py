@@ -157,9 +157,7 @@ def _crawl_row(label: str, cost: ProcessCost, floor: float, truth: int, stored: 
 def bench_upsert(server_dsn: str, jobs: int, writers: int) -> list[Row]:
     """Rows/s of the store's upsert alone, new rows then the same rows unchanged."""
     batch = DatabaseSettings().batch_size
-    passes = asyncio.run(
-        upsert.measure(server_dsn, jobs, batch, writers, labels=("new", "unchanged"), report=_progress)
-    )
+    passes = upsert.measure_in_subprocess(server_dsn, jobs, batch, writers, labels=("new", "unchanged"))
     return [
         Row(
             "upsert",

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
+import functools
+import multiprocessing
 import secrets
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -130,6 +134,24 @@ async def measure(
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def measure_in_subprocess(
+    server_dsn: str, count: int, batch_size: int, writers: int, labels: Sequence[str]
+) -> list[UpsertPass]:
+    """`measure` in a fresh (spawned) process: its million jobs never inflate the caller, whose children
+    (the measured crawls) would otherwise report the caller's pages in their peak RSS."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        future = pool.submit(_measure_sync, server_dsn, count, batch_size, writers, tuple(labels))
+        return future.result()
+
+
+def _measure_sync(
+    server_dsn: str, count: int, batch_size: int, writers: int, labels: tuple[str, ...]
+) -> list[UpsertPass]:
+    report = functools.partial(print, "...", file=sys.stderr, flush=True)
+    return asyncio.run(measure(server_dsn, count, batch_size, writers, labels=labels, report=report))
 
 
 def main() -> None:
