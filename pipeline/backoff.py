@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.errors import RetryableError
-
-__all__ = ["BackoffPolicy", "backoff_delay", "retry_delay", "should_retry"]
+__all__ = ["BackoffPolicy", "backoff_delay", "retry_delay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +48,3 @@ def retry_delay(policy: BackoffPolicy, attempt: int, rand: float, retry_after: f
             return None
         return max(retry_after, 0.0)
     return backoff_delay(policy, attempt, rand)
-
-
-def should_retry(exc: BaseException) -> bool:
-    """Whether the same request may succeed later (transport failures, 408/429/5xx, malformed 200s)."""
-    return isinstance(exc, RetryableError)

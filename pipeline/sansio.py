@@ -25,7 +25,6 @@ __all__ = [
     "REPOS_PATH",
     "ReposPage",
     "build_filter",
-    "content_range_problem",
     "decode_error",
     "decode_job_page",
     "decode_namespaces",
@@ -153,23 +152,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses naive
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def content_range_problem(headers: Mapping[str, str], item_count: int, offset: int) -> str | None:
-    """Why this page's Content-Range cannot be trusted (missing, malformed, inconsistent), or None."""
-    raw = header(headers, "Content-Range")
-    if raw is None:
-        return "missing"
-    try:
-        cr = parse_content_range(raw)
-    except ValueError as exc:
-        return f"malformed: {exc}"
-    assert cr is not None
-    if cr.count != item_count:
-        return f"count {cr.count} != items {item_count}"
-    if cr.offset != offset:
-        return f"offset {cr.offset} != requested {offset}"
-    return None
 
 
 # --- Bodies -------------------------------------------------------------------------------------------

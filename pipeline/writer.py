@@ -68,7 +68,6 @@ class Writer:
         )
         self._rng = random.Random()
         self._slots = asyncio.Semaphore(db.writers)
-        self.batches = 0
 
     async def run(self) -> None:
         """Write until the sentinel arrives, up to `database.writers` batches at once.
@@ -124,7 +123,6 @@ class Writer:
         outcomes = [item for item in items if isinstance(item, RepoOutcome)]
         if outcomes:
             await self._retry(self._store.record_repo_results, self._run_id, outcomes)
-        self.batches += 1
 
     async def _write_jobs(self, items: list[PageBatch | RepoOutcome]) -> None:
         by_region: dict[str, list[SyncJob]] = defaultdict(list)

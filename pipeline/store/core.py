@@ -244,24 +244,6 @@ class Store:
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.executemany(q.INSERT_REJECT, rows)
 
-    async def record_repo_issue(  # noqa: PLR0917 (positional signature agreed with the crawler)
-        self,
-        run_id: int,
-        region: str,
-        repo: Repository,
-        kind: str,
-        error_code: str | None,
-        message: str,
-        attempts: int,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Record why a repository failed, vanished, was flagged or skipped in this run."""
-        detail_json = None if detail is None else orjson.dumps(detail).decode()
-        message = storable_text(message)
-        args = (run_id, region, repo.namespace, repo.name, kind, error_code, message, attempts, detail_json)
-        with wrap_exceptions(self._dsn, "recording a repository issue"):
-            await self._pool.execute(q.INSERT_REPO_ISSUE, *args)
-
     async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
         """Issues (of the repositories not ok) and states of many repositories in one transaction.
 
@@ -286,21 +268,6 @@ class Store:
                 if issues:
                     await conn.executemany(q.INSERT_REPO_ISSUE, issues)
                 await conn.executemany(q.UPSERT_REPO_STATE, states)
-
-    async def record_repo_state(  # noqa: PLR0917 (positional signature agreed with the crawler)
-        self,
-        run_id: int,
-        region: str,
-        repo: Repository,
-        status: str,
-        total: int | None,
-        jobs_seen: int,
-        max_job_id: int | None,
-    ) -> None:
-        """Remember how this repository's crawl went (one row per repository, rewritten each run)."""
-        args = (region, repo.namespace, repo.name, run_id, total, jobs_seen, max_job_id, status)
-        with wrap_exceptions(self._dsn, "recording repository state"):
-            await self._pool.execute(q.UPSERT_REPO_STATE, *args)
 
     # --- reporting --------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats
 from pipeline.migrate import head_revision
 from pipeline.store import Store
+from pipeline.writer import RepoOutcome
 
 REPO = Repository("team-a", "web/frontend")
 
@@ -79,10 +80,17 @@ async def test_rejects_keep_raw_text_even_garbage(store: Store, database_url: st
 
 async def test_repo_issue_recorded_with_detail(store: Store, database_url: str) -> None:
     run_id = await store.start_run(["r"], {})
-    await store.record_repo_issue(
-        run_id, "r", REPO, "failed", "SVCSTG.SWR.4000", "bad filter", 3, {"offset": 100}
+    failed = RepoOutcome(
+        "r",
+        REPO,
+        "failed",
+        error_code="SVCSTG.SWR.4000",
+        message="bad filter",
+        attempts=3,
+        detail={"offset": 100},
     )
-    await store.record_repo_issue(run_id, "r", Repository("gone", "x"), "gone", None, "404", 1)
+    gone = RepoOutcome("r", Repository("gone", "x"), "gone", message="404", attempts=1)
+    await store.record_repo_results(run_id, [failed, gone, RepoOutcome("r", Repository("ok", "y"), "ok")])
     rows = await fetch(database_url, "SELECT * FROM crawl_repo_issues ORDER BY id")
     assert [(r["kind"], r["error_code"], r["message"], r["attempts"]) for r in rows] == [
         ("failed", "SVCSTG.SWR.4000", "bad filter", 3),
@@ -95,14 +103,14 @@ async def test_repo_issue_recorded_with_detail(store: Store, database_url: str) 
 async def test_repo_issue_kind_is_checked(store: Store) -> None:
     run_id = await store.start_run(["r"], {})
     with pytest.raises(errors.DatabaseError, match="CheckViolation"):
-        await store.record_repo_issue(run_id, "r", REPO, "exploded", None, "?", 1)
+        await store.record_repo_results(run_id, [RepoOutcome("r", REPO, "exploded", message="?", attempts=1)])
 
 
 async def test_repo_state_is_one_row_per_repository(store: Store, database_url: str) -> None:
     run1 = await store.start_run(["r"], {})
-    await store.record_repo_state(run1, "r", REPO, "ok", 120, 120, 9001)
+    await store.record_repo_results(run1, [RepoOutcome("r", REPO, "ok", 120, 120, 9001)])
     run2 = await store.start_run(["r"], {})
-    await store.record_repo_state(run2, "r", REPO, "failed", None, 40, None)
+    await store.record_repo_results(run2, [RepoOutcome("r", REPO, "failed", None, 40, None)])
     (state,) = await fetch(database_url, "SELECT * FROM crawl_repositories")
     assert (state["last_run_id"], state["last_status"], state["last_total"], state["jobs_seen"]) == (
         run2,

@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import errors
-from pipeline.backoff import BackoffPolicy, backoff_delay, retry_delay, should_retry
+from pipeline.backoff import BackoffPolicy, backoff_delay, retry_delay
 
 POLICY = BackoffPolicy(base=0.5, cap=30.0, attempts=5, max_retry_after=60.0)
 
@@ -85,24 +84,3 @@ def test_retry_after_is_never_shortened(attempt: int, rand: float, retry_after: 
 def test_policy_validates(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BackoffPolicy(**kwargs)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("exc", "retry"),
-    [
-        (errors.TransientApiError(503), True),
-        (errors.TransientApiError(429, "APIGW.0308", retry_after=2.0), True),
-        (errors.TransportError("connection reset"), True),
-        (errors.MalformedResponse("truncated"), True),
-        (errors.BadRequest(400), False),
-        (errors.NotFound(404), False),
-        (errors.ApiError(401), False),
-        (errors.AuthError(403, None, None, mode="token"), False),
-        (errors.RetriesExhausted(errors.TransportError(), 5), False),
-        (errors.DatabaseUnavailable(), False),
-        (ValueError("bug"), False),
-        (KeyboardInterrupt(), False),
-    ],
-)
-def test_should_retry(exc: BaseException, retry: bool) -> None:
-    assert should_retry(exc) is retry

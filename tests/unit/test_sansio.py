@@ -185,22 +185,6 @@ def test_parse_content_range_round_trips(offset: int, count: int, extra: int) ->
     assert sansio.parse_content_range(f"{offset}-{count}/{total}") == ContentRange(offset, count, total)
 
 
-@pytest.mark.parametrize(
-    ("headers", "items", "offset", "problem"),
-    [
-        ({"Content-Range": "0-10/25"}, 10, 0, None),
-        ({"content-range": "10-10/25"}, 10, 10, None),
-        ({"CONTENT-RANGE": "20-5/25"}, 5, 20, None),
-        ({}, 10, 0, "missing"),
-        ({"Content-Range": "x"}, 10, 0, "malformed: Content-Range is not 'offset-count/total': 'x'"),
-        ({"Content-Range": "0-7/25"}, 10, 0, "count 7 != items 10"),
-        ({"Content-Range": "0-10/25"}, 10, 100, "offset 0 != requested 100"),
-    ],
-)
-def test_content_range_problem(headers: dict[str, str], items: int, offset: int, problem: str | None) -> None:
-    assert sansio.content_range_problem(headers, items, offset) == problem
-
-
 # --- Retry-After --------------------------------------------------------------------------------------
 
 
