@@ -73,6 +73,20 @@ def job_record(job: SyncJob) -> tuple[Any, ...]:
     return job
 
 
+async def _insert_new(
+    conn: PoolConnection, region: str, run_id: int, records: Sequence[tuple[Any, ...]]
+) -> int | None:
+    """COPY a batch believed new straight into sync_jobs; None (nothing written) if a job exists."""
+    try:
+        async with conn.transaction():  # a savepoint: a clash undoes this attempt only
+            await conn.copy_records_to_table(
+                q.JOBS_TABLE, records=[(region, run_id, *r) for r in records], columns=q.NEW_JOB_COLUMNS
+            )
+    except asyncpg.UniqueViolationError:
+        return None
+    return len(records)
+
+
 async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:
     """The migration the database is at, or None when it was never migrated."""
     if not await conn.fetchval(q.REVISION_TABLE_EXISTS):
@@ -94,6 +108,7 @@ class Store:
         self._dsn = dsn
         self._lock_conn: PoolConnection | None = None
         self._lock_id: int | None = None
+        self._expect_new = True  # see upsert_jobs
 
     def __repr__(self) -> str:
         return f"Store({redact_dsn(self._dsn)})"
@@ -209,17 +224,30 @@ class Store:
     # --- jobs -------------------------------------------------------------------------------------
 
     async def upsert_jobs(self, region: str, run_id: int, jobs: Sequence[SyncJob]) -> UpsertResult:
-        """Merge one batch in one transaction: COPY to a temp table, then a single INSERT ON CONFLICT."""
+        """Merge one batch in one transaction.
+
+        While batches keep turning out wholly new (a first crawl), a batch is first COPYed straight into
+        sync_jobs inside a savepoint: plain inserts, no staging table, no conflict arbitration. The unique
+        key stays the judge: if any job already exists (or a concurrent batch is inserting it), that
+        attempt rolls back and the batch takes the general path, a COPY into the session's temp table
+        then a single INSERT ... ON CONFLICT. One clash switches the store to the general path until a
+        batch is again wholly new, so a re-crawl pays for at most one failed attempt per writer.
+        """
         if not jobs:
             return UpsertResult(0, 0, 0)
         # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
         records = sorted((job_record(job) for job in dedupe_latest(jobs)), key=itemgetter(0))
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.copy_records_to_table(q.INCOMING_TABLE, records=records, columns=q.JOB_COLUMNS)
-                row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
-        assert row is not None
-        inserted, updated = int(row["inserted"]), int(row["updated"])
+                inserted = await _insert_new(conn, region, run_id, records) if self._expect_new else None
+                if inserted is None:
+                    await conn.copy_records_to_table(q.INCOMING_TABLE, records=records, columns=q.JOB_COLUMNS)
+                    row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
+                    assert row is not None
+                    inserted, updated = int(row["inserted"]), int(row["updated"])
+                else:
+                    updated = 0
+        self._expect_new = inserted == len(records)
         return UpsertResult(inserted, updated, len(jobs) - inserted - updated)
 
     async def fetch_all_jobs(self, region: str | None = None) -> list[SyncJob]:

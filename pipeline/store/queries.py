@@ -23,6 +23,11 @@ _DATA = JOB_COLUMNS[1:]
 
 INCOMING_TABLE = "sync_jobs_incoming"
 
+# Columns of a COPY straight into sync_jobs, for batches expected to be wholly new (first_seen_at and
+# last_seen_at take their default, now(), as in UPSERT_JOBS).
+JOBS_TABLE = "sync_jobs"
+NEW_JOB_COLUMNS: tuple[str, ...] = ("region", "last_run_id", *JOB_COLUMNS)
+
 # Session temp table the upsert COPYs into; emptied at every commit so batches never mix.
 CREATE_INCOMING = f"""
 CREATE TEMP TABLE IF NOT EXISTS {INCOMING_TABLE} (

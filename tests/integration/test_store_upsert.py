@@ -180,3 +180,51 @@ async def test_concurrent_overlapping_batches_neither_deadlock_nor_duplicate(sto
     stored = await store.fetch_all_jobs(REGION)
     assert len(stored) == 2000
     assert {job.status for job in stored} == {"cancel"}
+
+
+async def test_a_batch_that_clashes_midway_is_merged_whole(store: Store, database_url: str) -> None:
+    """A new-looking batch COPYed straight in meets an existing job halfway: the attempt is undone and
+    the general path merges the batch, so nothing is doubled, lost or counted twice."""
+    run = await store.start_run([REGION], {})
+    assert await store.upsert_jobs(REGION, run, [make_job(50)]) == UpsertResult(1, 0, 0)
+    before = await physical_rows(database_url)
+
+    batch = [make_job(i) for i in range(1, 101)]
+    assert await store.upsert_jobs(REGION, run, batch) == UpsertResult(inserted=99, updated=0, unchanged=1)
+
+    assert await store.fetch_all_jobs(REGION) == batch
+    assert (await physical_rows(database_url))[50] == before[50]
+
+
+async def test_every_sequence_of_new_mixed_and_seen_batches_ends_in_the_latest_data(store: Store) -> None:
+    run = await store.start_run([REGION], {})
+    batches = [
+        ([make_job(i) for i in range(1, 101)], UpsertResult(100, 0, 0)),  # new
+        ([make_job(i) for i in range(101, 201)], UpsertResult(100, 0, 0)),  # new again
+        ([make_job(i) for i in range(150, 251)], UpsertResult(50, 0, 51)),  # mixed
+        ([make_job(i) for i in range(251, 301)], UpsertResult(50, 0, 0)),  # new after a clash
+        ([make_job(i, updated=99, status="failed") for i in range(1, 11)], UpsertResult(0, 10, 0)),
+        ([make_job(i) for i in range(301, 311)], UpsertResult(10, 0, 0)),
+        ([make_job(i) for i in range(301, 311)], UpsertResult(0, 0, 10)),  # seen
+    ]
+    for batch, expected in batches:
+        assert await store.upsert_jobs(REGION, run, batch) == expected
+
+    stored = {job.id: job for job in await store.fetch_all_jobs(REGION)}
+    assert sorted(stored) == list(range(1, 311))
+    assert {stored[i].status for i in range(1, 11)} == {"failed"}
+    assert stored[11] == make_job(11)
+
+
+async def test_concurrent_new_batches_that_overlap_insert_each_job_once(store: Store) -> None:
+    run = await store.start_run([REGION], {})
+    low = [make_job(i) for i in range(1, 1001)]
+    high = [make_job(i) for i in range(501, 1501)]
+
+    first, second = await asyncio.gather(
+        store.upsert_jobs(REGION, run, low), store.upsert_jobs(REGION, run, high)
+    )
+
+    assert first.inserted + second.inserted == 1500
+    assert first.unchanged + second.unchanged == 500
+    assert [job.id for job in await store.fetch_all_jobs(REGION)] == list(range(1, 1501))
