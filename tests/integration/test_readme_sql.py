@@ -48,4 +48,29 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     assert [row["p50"] for row in answers[1]] == [timedelta(hours=1)]
     assert [row["tag"] for row in answers[2]] == ["v4"]
     assert sum(row["failed"] for row in answers[3]) == 2
-    assert [row["id"] for row in answers[4]] == [run_id]
+    assert sorted((row["remote_region_id"], row["failed"]) for row in answers[4]) == [
+        ("ap-southeast-1", 1),
+        ("cn-east-3", 1),
+    ]
+    assert [row["id"] for row in answers[5]] == [run_id]
+
+
+async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:
+    """The partial indexes' predicates match the README's: the planner may use them (seq scans off)."""
+    statements = readme_statements()
+    failures = next(s for s in statements if "last 24 hours" in s)
+    stuck = next(s for s in statements if "What is stuck" in s)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        plans = {
+            index: "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}"))
+            for index, statement in (
+                ("sync_jobs_failed_region_created_idx", failures),
+                ("sync_jobs_active_updated_idx", stuck),
+            )
+        }
+    finally:
+        await conn.close()
+    for index, plan in plans.items():
+        assert index in plan, plan
