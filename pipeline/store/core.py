@@ -14,7 +14,6 @@ import orjson
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
 from pipeline.store import queries as q
-from pipeline.store.copytext import chunks, encode_jobs
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
@@ -69,17 +68,19 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "\\u0000")
 
 
+def job_record(job: SyncJob) -> tuple[Any, ...]:
+    """The COPY tuple of a job, in queries.JOB_COLUMNS order: the job itself (a NamedTuple in that order)."""
+    return job
+
+
 async def _insert_new(
-    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
+    conn: PoolConnection, region: str, run_id: int, records: Sequence[tuple[Any, ...]]
 ) -> int | None:
     """COPY a batch believed new straight into sync_jobs; None (nothing written) if a job exists."""
     try:
         async with conn.transaction():  # a savepoint: a clash undoes this attempt only
-            await conn.copy_to_table(
-                q.JOBS_TABLE,
-                source=chunks(encode_jobs(records, prefix=(region, run_id))),
-                columns=q.NEW_JOB_COLUMNS,
-                format="text",
+            await conn.copy_records_to_table(
+                q.JOBS_TABLE, records=[(region, run_id, *r) for r in records], columns=q.NEW_JOB_COLUMNS
             )
     except asyncpg.UniqueViolationError:
         return None
@@ -235,7 +236,7 @@ class Store:
         if not jobs:
             return UpsertResult(0, 0, 0)
         # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
-        records = sorted(dedupe_latest(jobs), key=itemgetter(0))
+        records = sorted((job_record(job) for job in dedupe_latest(jobs)), key=itemgetter(0))
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
                 inserted = await _insert_new(conn, region, run_id, records) if self._expect_new else None
