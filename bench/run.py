@@ -7,8 +7,10 @@ For each workload: a simulator in its own process (`--latency-ms`, jittered 0.5x
 (bench.floor: the crawl's requests from a bare aiohttp client, as its own process); then `swr-etl crawl`
 (the real CLI, as a subprocess) into a fresh database, and again over the unchanged data. Wall seconds run
 from process start to exit (interpreter start-up, imports, the schema check: what operators pay); "run s"
-is the time inside the process (the floor's fetching, the crawl's `run_finished` seconds). The ratio is
-wall over the floor's wall. Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged.
+is the time inside the process (the floor's fetching, the crawl's `run_finished` seconds). With --repeat N
+there are N rounds of floor, crawl 1, crawl 2, back to back; the ratio is a crawl's wall over its round's
+floor wall; the table shows the round with the best first-crawl ratio, a footer every round's ratios.
+Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged.
 
 Database: --database-url, else SWR_ETL_BENCH_DATABASE_URL, else 127.0.0.1:5432 (user postgres) if it
 answers, else an embedded PostgreSQL in a temporary folder. Scratch databases are created and dropped.
@@ -73,15 +75,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pages back, which the upsert would otherwise pay for (it is listed last all the same).
         if args.upsert_jobs > 0:
             upsert_rows = bench_upsert(server_dsn, args.upsert_jobs, args.upsert_writers)
+        footers = []
         for workload in args.workload.split(","):
-            rows += bench_workload(workload, server_dsn, args)
+            workload_rows, footer = bench_workload(workload, server_dsn, args)
+            rows += workload_rows
+            footers.append(footer)
             _progress(f"{workload} done")
-    print(format_table(rows + upsert_rows, args))
+    print(format_table(rows + upsert_rows, args, footers))
     return 0 if not any(row.note.startswith("!") for row in rows) else 1
 
 
-def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> list[Row]:
-    """Floor, first crawl, second crawl of one simulated dataset."""
+def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> tuple[list[Row], str]:
+    """Floor, first crawl, second crawl of one simulated dataset (the best round), and every round's
+    ratios."""
     namespaces, repos = WORKLOADS[workload]
     sim_args = [
         *("--namespaces", str(namespaces), "--repos-per-namespace", str(repos)),
@@ -91,17 +97,19 @@ def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> 
     try:
         truth = _truth_jobs(url)
         _floor(url, args.concurrency)  # warm-up (fresh server, page cache): not counted
-        floors = [_floor(url, args.concurrency, server_dsn) for _ in range(args.repeat)]
-        floor = min(floors, key=lambda r: r.wall_s)
-        rows = [floor]
-        for attempt in range(args.repeat):
-            crawls = _crawl_twice(url, server_dsn, args, truth, floor.wall_s)
-            if attempt == 0 or crawls[0].wall_s < rows[1].wall_s:
-                rows[1:] = crawls
+        # Paired rounds: each crawl is compared with the floor measured just before it, so the speed of
+        # a shared VM, which drifts by tens of percent within minutes, weighs on both sides alike.
+        rounds = []
+        for _ in range(args.repeat):
+            floor = _floor(url, args.concurrency, server_dsn)
+            rounds.append([floor, *_crawl_twice(url, server_dsn, args, truth, floor.wall_s)])
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
-    return [Row(**{**row.__dict__, "workload": workload}) for row in rows]
+    best = min(rounds, key=lambda r: r[1].ratio or 0.0)
+    spread = ", ".join(f"{r[1].ratio:.2f}/{r[2].ratio:.2f}" for r in rounds)
+    footer = f"{workload}: crawl 1/crawl 2 ratio of every round: {spread}"
+    return [Row(**{**row.__dict__, "workload": workload}) for row in best], footer
 
 
 def _checkpoint(server_dsn: str) -> None:
@@ -190,7 +198,7 @@ def bench_upsert(server_dsn: str, jobs: int, writers: int) -> list[Row]:
     ]
 
 
-def format_table(rows: list[Row], args: argparse.Namespace) -> str:
+def format_table(rows: list[Row], args: argparse.Namespace, footers: Sequence[str] = ()) -> str:
     """The one table `make bench` prints."""
     header = ("workload", "run", "wall s", "run s", "requests", "jobs", "jobs/s", "ratio", "RSS MB", "cpu s")
     lines = [" ".join(f"{h:>9}" for h in (*header, "written")) + "  note"]
@@ -203,9 +211,10 @@ def format_table(rows: list[Row], args: argparse.Namespace) -> str:
         lines.append(" ".join(f"{c:>9}" for c in cells) + f"  {r.note}".rstrip())
     settings = (
         f"latency {args.latency_ms} ms (jittered), concurrency {args.concurrency}, seed {args.seed}, "
-        f"best of {args.repeat}; ratio = wall / floor wall; RSS = peak of the process"
+        f"best of {args.repeat} rounds, each a floor then crawl 1 and crawl 2; ratio = wall / that round's "
+        "floor wall; RSS = peak of the process"
     )
-    return "\n".join([*lines, settings])
+    return "\n".join([*lines, settings, *footers])
 
 
 def _f(value: float | None, spec: str) -> str:
