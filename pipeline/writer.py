@@ -7,6 +7,7 @@ database is slower than the network.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,6 +21,9 @@ from pipeline.logs import get_logger
 from pipeline.settings import DatabaseSettings
 
 log = get_logger(__name__)
+
+# How long a batch waits, after its first item, for more items while it is below batch_size.
+LINGER_S = 0.05
 T = TypeVar("T")
 
 
@@ -80,8 +84,15 @@ class Writer:
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
-                batch = await self._next_batch(in_flight)
-                await self._slots.acquire()  # a failed flush frees its slot; the next wait raises its error
+                # A slot first, then the batch: while both slots are busy the queue fills, and the next
+                # batch takes all of it (fewer, larger transactions when the database is the bottleneck).
+                await self._slots.acquire()  # a failed flush frees its slot: its error is raised next
+                try:
+                    _raise_failure(in_flight)
+                    batch = await self._next_batch(in_flight)
+                except BaseException:
+                    self._slots.release()
+                    raise
                 items = [i for i in batch if i is not None]
                 previous = asyncio.create_task(self._flush(items, previous))
                 in_flight.add(previous)
@@ -96,21 +107,44 @@ class Writer:
             await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _next_batch(self, in_flight: set[asyncio.Task[None]]) -> list[Item]:
-        """Queued items up to `batch_size` jobs; a failed flush ends the wait for them."""
+        """Queued items up to `batch_size` jobs, waiting up to LINGER_S after the first for more to come
+        (one transaction per few pages costs more than the pages); a failed flush ends the wait."""
+        batch: list[Item] = await self._get(in_flight, wait_s=None)
+        jobs = _jobs_in(batch[0])
+        deadline = asyncio.get_running_loop().time() + LINGER_S
+        while jobs < self._batch_size and batch[-1] is not None:
+            if self._queue.empty():
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                got = await self._get(in_flight, wait_s=remaining)
+                if not got:
+                    break
+                item = got[0]
+            else:
+                item = self._queue.get_nowait()
+            batch.append(item)
+            jobs += _jobs_in(item)
+        return batch
+
+    async def _get(self, in_flight: set[asyncio.Task[None]], wait_s: float | None) -> list[Item]:
+        """[the next queued item], or [] after `wait_s` seconds; raises the error of a failed flush."""
+        loop = asyncio.get_running_loop()
+        deadline = None if wait_s is None else loop.time() + wait_s
         getter = asyncio.create_task(self._queue.get())
         try:
             while not getter.done():
-                await asyncio.wait({getter, *in_flight}, return_when=asyncio.FIRST_COMPLETED)
+                left = None if deadline is None else deadline - loop.time()
+                if left is not None and left <= 0:
+                    break
+                await asyncio.wait({getter, *in_flight}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
                 _raise_failure(in_flight)
         finally:
-            getter.cancel()
-        batch: list[Item] = [getter.result()]
-        jobs = sum(len(i.jobs) for i in batch if isinstance(i, PageBatch))
-        while jobs < self._batch_size and not self._queue.empty() and batch[-1] is not None:
-            nxt = self._queue.get_nowait()
-            batch.append(nxt)
-            jobs += len(nxt.jobs) if isinstance(nxt, PageBatch) else 0
-        return batch
+            # cancel() is refused once the getter has its item: the item is then returned, never lost.
+            if getter.cancel():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getter
+        return [] if getter.cancelled() else [getter.result()]
 
     async def _flush(self, items: list[PageBatch | RepoOutcome], previous: asyncio.Task[None] | None) -> None:
         try:
@@ -163,6 +197,10 @@ def _forget_if_ok(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None
             tasks.discard(task)
 
     return forget
+
+
+def _jobs_in(item: Item) -> int:
+    return len(item.jobs) if isinstance(item, PageBatch) else 0
 
 
 def _raise_failure(tasks: set[asyncio.Task[None]]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipeline import writer as writer_module
 from pipeline.domain import Repository, RunStats, SyncJob
 from pipeline.errors import DatabaseUnavailable
 from pipeline.settings import DatabaseSettings
@@ -124,3 +125,26 @@ async def test_a_failed_writer_leaves_no_batch_behind() -> None:
         await Writer(store, 1, queue, RunStats(), settings()).run()
     assert flush_tasks() == []
     assert store.in_flight == 0
+
+
+async def test_a_batch_lingers_for_pages_that_arrive_soon_after_its_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Pages trickling in a few milliseconds apart go out together, not as one transaction each; a page
+    # arriving after the linger starts the next batch; batch_size still caps a batch. (A long linger
+    # here, so that a stall of a loaded machine cannot split the batches differently.)
+    linger = 0.5
+    monkeypatch.setattr(writer_module, "LINGER_S", linger)
+    store = MemoryStore()
+    queue: asyncio.Queue[Item] = asyncio.Queue()
+    writer = asyncio.create_task(
+        Writer(store, 1, queue, RunStats(), DatabaseSettings(batch_size=4, writers=1)).run()
+    )
+    for job_id in range(1, 7):
+        queue.put_nowait(page(REPO_A, job_id))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(linger * 3)
+    queue.put_nowait(page(REPO_A, 7))
+    queue.put_nowait(None)
+    await writer
+    assert [ids for kind, ids in store.events if kind == "jobs"] == [[1, 2, 3, 4], [5, 6], [7]]
