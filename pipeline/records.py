@@ -140,12 +140,24 @@ def _encodable(text: str) -> bool:
 
 
 def _utc_timestamp(value: object) -> datetime | None:
-    if type(value) is not str or _RFC3339_UTC.fullmatch(value) is None:
-        return parse_rfc3339(value) if isinstance(value, str) else None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+    if type(value) is not str:
         return None
+    # The common shape (UTC 'Z', at most microseconds) by position, cheaper than the regex: separators in
+    # place and ASCII only, datetime.fromisoformat then insists on digits everywhere else.
+    n = len(value)
+    if (
+        (n == 20 or (22 <= n <= 27 and value[19] == "."))
+        and value[-1] == "Z"
+        and value[10] == "T"
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and value.isascii()
+    ):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return parse_rfc3339(value)
 
 
 def _checked_job(obj: object) -> SyncJob | Reject:

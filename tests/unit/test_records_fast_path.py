@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.domain import Reject, SyncJob
-from pipeline.records import _checked_job, parse_job, parse_valid_page
+from pipeline.records import _checked_job, _utc_timestamp, parse_job, parse_rfc3339, parse_valid_page
 from tests.unit import test_records
 
 # The same valid record as test_records, with a non-ASCII operator name (the fast path's UTF-8 branch).
@@ -176,3 +176,35 @@ def test_random_pages_agree(records: list[tuple[dict[str, Any], set[str]]]) -> N
 def test_random_bytes_agree(noise: bytes) -> None:
     _page_agrees(noise)
     _page_agrees(orjson.dumps([GOOD])[:-1] + noise)
+
+
+CANONICAL = [
+    "2020-03-12T08:11:36Z",
+    "2020-03-12T08:11:36.5Z",
+    "2020-03-12T08:11:36.518144Z",
+    "2020-12-31T23:59:59.99Z",
+]
+EDIT_CHARS = "0123456789-:.TZtz+ ,W_\u0663\uff12\x00"
+
+
+@settings(max_examples=3000)
+@given(
+    base=st.sampled_from(CANONICAL),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["set", "insert", "delete"]), st.integers(0, 27), st.sampled_from(EDIT_CHARS)
+        ),
+        max_size=3,
+    ),
+)
+def test_mutated_timestamps_agree_with_the_full_parser(base: str, edits: list[tuple[str, int, str]]) -> None:
+    """The position checks of the common shape accept exactly what the RFC 3339 parser accepts."""
+    chars = list(base)
+    for op, at, char in edits:
+        pos = min(at, len(chars))
+        if op == "insert":
+            chars.insert(pos, char)
+        elif pos < len(chars):
+            chars[pos : pos + 1] = [char] if op == "set" else []
+    value = "".join(chars)
+    assert _utc_timestamp(value) == parse_rfc3339(value)
