@@ -35,9 +35,6 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 _BIGINT_MAX = 2**63 - 1
-# The common shape (UTC, 'Z', at most microseconds), which datetime.fromisoformat reads exactly like the
-# full parser below; anything else (offsets, nanoseconds, lowercase) takes the full parser.
-_RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z", re.ASCII)
 # API keys in SyncJob field order (the fast path builds the job positionally).
 _API_KEYS = (
     *("id", "namespace", "repoName", "tag", "status", "override", "remoteRegionId", "remoteNamespace"),
