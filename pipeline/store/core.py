@@ -80,8 +80,9 @@ async def _insert_new(
     try:
         async with conn.transaction():  # a savepoint: a clash undoes this attempt only
             # Plain tuples, as for the staged COPY in Store.upsert_jobs.
+            head = (region, run_id)
             await conn.copy_records_to_table(
-                q.JOBS_TABLE, records=[(region, run_id, *r) for r in records], columns=q.NEW_JOB_COLUMNS
+                q.JOBS_TABLE, records=[head + r for r in records], columns=q.NEW_JOB_COLUMNS
             )
     except asyncpg.UniqueViolationError:
         return None
