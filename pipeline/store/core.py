@@ -280,8 +280,9 @@ class Store:
     async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
         """Issues (of the repositories not ok) and states of many repositories in one transaction.
 
-        One round trip per statement kind instead of two per repository: at a thousand repositories a
-        second, per-repository writes would hold the writer (and so the queue) back.
+        One statement for all the states (arrays, unnest) and one round trip for the issues, instead of
+        two statements per repository: at a thousand repositories a second, per-repository statements
+        cost PostgreSQL a core's worth of executor start-up.
         """
         issues = [
             (
@@ -292,15 +293,17 @@ class Store:
             for r in results
             if r.status != "ok"
         ]
-        states = [
-            (r.region, r.repo.namespace, r.repo.name, run_id, r.total, r.jobs_seen, r.max_job_id, r.status)
-            for r in results
-        ]
+        # One row per repository (the last result wins, as row-by-row statements did): a single
+        # INSERT ... ON CONFLICT cannot touch a row twice.
+        latest = {(r.region, r.repo.namespace, r.repo.name): r for r in results}
+        rows = [(*key, r.total, r.jobs_seen, r.max_job_id, r.status) for key, r in latest.items()]
+        columns = [list(column) for column in zip(*rows, strict=True)]
         with wrap_exceptions(self._dsn, "recording repository results"):
             async with self._pool.acquire() as conn, conn.transaction():
                 if issues:
                     await conn.executemany(q.INSERT_REPO_ISSUE, issues)
-                await conn.executemany(q.UPSERT_REPO_STATE, states)
+                if columns:
+                    await conn.execute(q.UPSERT_REPO_STATES, run_id, *columns)
 
     # --- reporting --------------------------------------------------------------------------------
 

@@ -106,12 +106,15 @@ INSERT INTO crawl_repo_issues
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
 """
 
-# Remember how a repository's crawl went (one row per repository, overwritten every run).
-UPSERT_REPO_STATE = """
+# Remember how many repositories' crawls went, one statement for a whole batch (arrays in, one row per
+# repository, overwritten every run); the caller passes each repository once.
+UPSERT_REPO_STATES = """
 INSERT INTO crawl_repositories AS r
     (region, namespace, repo_name, last_run_id, last_crawled_at, last_total, jobs_seen, max_job_id,
      last_status)
-VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8)
+SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status
+FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[])
+    AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status)
 ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
     last_run_id = EXCLUDED.last_run_id, last_crawled_at = EXCLUDED.last_crawled_at,
     last_total = EXCLUDED.last_total, jobs_seen = EXCLUDED.jobs_seen,

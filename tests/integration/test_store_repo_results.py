@@ -47,3 +47,26 @@ async def test_a_bad_result_writes_nothing(store: Store, database_url: str) -> N
         await store.record_repo_results(run_id, [good, bad])
     assert await fetch(database_url, "SELECT * FROM crawl_repo_issues") == []
     assert await fetch(database_url, "SELECT * FROM crawl_repositories") == []
+
+
+async def test_a_repository_twice_in_one_batch_keeps_its_last_result(store: Store, database_url: str) -> None:
+    # Two sources of one region can crawl the same repository: the later outcome wins, as row by row.
+    run_id = await store.start_run(["r"], {})
+    repo = Repository("team", "web/app")
+    first = RepoOutcome("r", repo, "ok", total=5, jobs_seen=5, max_job_id=50)
+    second = RepoOutcome("r", repo, "failed", error_code="SWR.500", message="boom", attempts=3)
+    await store.record_repo_results(run_id, [first, second])
+    (state,) = await fetch(database_url, "SELECT * FROM crawl_repositories")
+    assert (state["last_status"], state["last_total"], state["max_job_id"]) == ("failed", None, None)
+
+
+async def test_a_later_run_overwrites_state_but_keeps_the_highest_known_id(
+    store: Store, database_url: str
+) -> None:
+    run1 = await store.start_run(["r"], {})
+    repo = Repository("team", "web/app")
+    await store.record_repo_results(run1, [RepoOutcome("r", repo, "ok", total=5, jobs_seen=5, max_job_id=50)])
+    run2 = await store.start_run(["r"], {})
+    await store.record_repo_results(run2, [RepoOutcome("r", repo, "failed", message="x", attempts=1)])
+    (state,) = await fetch(database_url, "SELECT * FROM crawl_repositories")
+    assert (state["last_run_id"], state["last_status"], state["max_job_id"]) == (run2, "failed", 50)
