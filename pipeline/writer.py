@@ -7,7 +7,6 @@ database is slower than the network.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -140,11 +139,10 @@ class Writer:
                 await asyncio.wait({getter, *in_flight}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
                 _raise_failure(in_flight)
         finally:
-            # cancel() is refused once the getter has its item: the item is then returned, never lost.
-            if getter.cancel():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await getter
-        return [] if getter.cancelled() else [getter.result()]
+            # Not awaited: a cancelled Queue.get leaves its item in the queue, and cancel() is refused
+            # once the getter holds an item, which is then returned, never lost.
+            cancelled = getter.cancel()
+        return [] if cancelled else [getter.result()]
 
     async def _flush(self, items: list[PageBatch | RepoOutcome], previous: asyncio.Task[None] | None) -> None:
         try:

@@ -293,11 +293,16 @@ class Store:
             for r in results
             if r.status != "ok"
         ]
-        # One row per repository (the last result wins, as row-by-row statements did): a single
-        # INSERT ... ON CONFLICT cannot touch a row twice.
-        latest = {(r.region, r.repo.namespace, r.repo.name): r for r in results}
-        rows = [(*key, r.total, r.jobs_seen, r.max_job_id, r.status) for key, r in latest.items()]
-        columns = [list(column) for column in zip(*rows, strict=True)]
+        # One row per repository (a single INSERT ... ON CONFLICT cannot touch a row twice), merged as
+        # row-by-row statements would have left it: the last result wins, the highest id known is kept.
+        latest: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        for r in results:
+            key = (r.region, r.repo.namespace, r.repo.name)
+            max_job_id = r.max_job_id
+            if max_job_id is None and key in latest:
+                max_job_id = latest[key][5]
+            latest[key] = (*key, r.total, r.jobs_seen, max_job_id, r.status)
+        columns = [list(column) for column in zip(*latest.values(), strict=True)]
         with wrap_exceptions(self._dsn, "recording repository results"):
             async with self._pool.acquire() as conn, conn.transaction():
                 if issues:

@@ -50,14 +50,15 @@ async def test_a_bad_result_writes_nothing(store: Store, database_url: str) -> N
 
 
 async def test_a_repository_twice_in_one_batch_keeps_its_last_result(store: Store, database_url: str) -> None:
-    # Two sources of one region can crawl the same repository: the later outcome wins, as row by row.
+    # Two sources of one region can crawl the same repository: the later outcome wins, as row by row,
+    # and the highest job id known is kept, as COALESCE did between two row-by-row statements.
     run_id = await store.start_run(["r"], {})
     repo = Repository("team", "web/app")
     first = RepoOutcome("r", repo, "ok", total=5, jobs_seen=5, max_job_id=50)
     second = RepoOutcome("r", repo, "failed", error_code="SWR.500", message="boom", attempts=3)
     await store.record_repo_results(run_id, [first, second])
     (state,) = await fetch(database_url, "SELECT * FROM crawl_repositories")
-    assert (state["last_status"], state["last_total"], state["max_job_id"]) == ("failed", None, None)
+    assert (state["last_status"], state["last_total"], state["max_job_id"]) == ("failed", None, 50)
 
 
 async def test_a_later_run_overwrites_state_but_keeps_the_highest_known_id(

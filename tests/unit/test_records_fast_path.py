@@ -114,7 +114,7 @@ def _page_agrees(body: bytes) -> None:
 
 
 def test_a_valid_page_takes_the_fast_path() -> None:
-    body = orjson.dumps([GOOD, {**GOOD, "id": 8, "extra": [1, 2]}, {**test_records.GOOD, "id": 9}])
+    body = orjson.dumps([GOOD, {**GOOD, "id": 8}, {**test_records.GOOD, "id": 9}])
     jobs = parse_valid_page(body)
     assert jobs is not None and [job.id for job in jobs] == [GOOD["id"], 8, 9]
     _page_agrees(body)
@@ -208,3 +208,27 @@ def test_mutated_timestamps_agree_with_the_full_parser(base: str, edits: list[tu
             chars[pos : pos + 1] = [char] if op == "set" else []
     value = "".join(chars)
     assert _utc_timestamp(value) == parse_rfc3339(value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        orjson.dumps([GOOD]).replace(b'"v1"', b'"v\xff1"'),  # invalid UTF-8 in a field
+        orjson.dumps([GOOD]).replace(b'"v1"', b'"v\xed\xa0\x801"'),  # a raw surrogate in a field
+        orjson.dumps([{**GOOD, "extra": 1}])[:-2] + b',"x":1e400}]',  # a number beyond a double
+        orjson.dumps([{**GOOD, "extra": 1}])[:-2] + b',"x":"\xed\xa0\x80"}]',  # invalid text, unknown field
+        orjson.dumps([{**GOOD, "deep": 1}])[:-2] + b',"x":' + b"[" * 1010 + b"]" * 1010 + b"}]",
+    ],
+    ids=["utf8", "surrogate", "infinity", "unknown-surrogate", "deep"],
+)
+def test_bodies_the_general_path_judges_never_escape_or_pass_the_fast_path(body: bytes) -> None:
+    """No exception escapes the fast path, and it accepts nothing the general path would refuse."""
+    assert parse_valid_page(body) is None
+    _page_agrees(body)
+
+
+def test_a_page_with_extra_fields_takes_the_general_path_and_keeps_its_jobs() -> None:
+    body = orjson.dumps([{**GOOD, "newField": "x"}])
+    assert parse_valid_page(body) is None
+    page = [parse_job(item) for item in orjson.loads(body)]
+    assert all(isinstance(job, SyncJob) for job in page)
