@@ -68,13 +68,8 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "\\u0000")
 
 
-def job_record(job: SyncJob) -> tuple[Any, ...]:
-    """The COPY tuple of a job, in queries.JOB_COLUMNS order: the job itself (a NamedTuple in that order)."""
-    return job
-
-
 async def _insert_new(
-    conn: PoolConnection, region: str, run_id: int, records: Sequence[tuple[Any, ...]]
+    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
 ) -> int | None:
     """COPY a batch believed new straight into sync_jobs; None (nothing written) if a job exists."""
     try:
@@ -238,7 +233,7 @@ class Store:
         if not jobs:
             return UpsertResult(0, 0, 0)
         # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
-        records = sorted((job_record(job) for job in dedupe_latest(jobs)), key=itemgetter(0))
+        records = sorted(dedupe_latest(jobs), key=itemgetter(0))
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
                 inserted = await _insert_new(conn, region, run_id, records) if self._expect_new else None
