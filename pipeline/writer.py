@@ -108,32 +108,25 @@ class Writer:
     async def _next_batch(self, in_flight: set[asyncio.Task[None]]) -> list[Item]:
         """Queued items up to `batch_size` jobs, waiting up to LINGER_S after the first for more to come
         (one transaction per few pages costs more than the pages); a failed flush ends the wait."""
-        batch: list[Item] = await self._get(in_flight, wait_s=None)
+        batch: list[Item] = await self._get(in_flight, until=None)
         jobs = _jobs_in(batch[0])
-        deadline = asyncio.get_running_loop().time() + LINGER_S
+        until = asyncio.get_running_loop().time() + LINGER_S
         while jobs < self._batch_size and batch[-1] is not None:
-            if self._queue.empty():
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                got = await self._get(in_flight, wait_s=remaining)
-                if not got:
-                    break
-                item = got[0]
-            else:
-                item = self._queue.get_nowait()
-            batch.append(item)
-            jobs += _jobs_in(item)
+            got = [self._queue.get_nowait()] if not self._queue.empty() else await self._get(in_flight, until)
+            if not got:
+                break
+            batch += got
+            jobs += _jobs_in(got[0])
         return batch
 
-    async def _get(self, in_flight: set[asyncio.Task[None]], wait_s: float | None) -> list[Item]:
-        """[the next queued item], or [] after `wait_s` seconds; raises the error of a failed flush."""
+    async def _get(self, in_flight: set[asyncio.Task[None]], until: float | None) -> list[Item]:
+        """[the next queued item], or [] once the loop's clock passes `until`; raises the error of a
+        failed flush."""
         loop = asyncio.get_running_loop()
-        deadline = None if wait_s is None else loop.time() + wait_s
         getter = asyncio.create_task(self._queue.get())
         try:
             while not getter.done():
-                left = None if deadline is None else deadline - loop.time()
+                left = None if until is None else until - loop.time()
                 if left is not None and left <= 0:
                     break
                 await asyncio.wait({getter, *in_flight}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
