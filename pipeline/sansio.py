@@ -181,16 +181,23 @@ def decode_job_page(
     """A ShowSyncJob answer -> JobPage, or raise (ApiError subclasses, MalformedResponse)."""
     if not 200 <= status < 300:
         raise decode_error(status, headers, body)
+    jobs, rejects, item_count = _page_records(body)
+    return JobPage(
+        offset=offset,
+        limit=limit,
+        jobs=jobs,
+        rejects=rejects,
+        item_count=item_count,
+        content_range=_lenient_content_range(headers),
+    )
+
+
+def _page_records(body: bytes) -> tuple[tuple[SyncJob, ...], tuple[Reject, ...], int]:
+    """(jobs, rejects, number of elements) of a ShowSyncJob body: a page of valid jobs in one msgspec
+    call, any other through orjson and record-by-record validation."""
     valid = parse_valid_page(body)
     if valid is not None:
-        return JobPage(
-            offset=offset,
-            limit=limit,
-            jobs=tuple(valid),
-            rejects=(),
-            item_count=len(valid),
-            content_range=_lenient_content_range(headers),
-        )
+        return tuple(valid), (), len(valid)
     items = _json_array(body)
     jobs: list[SyncJob] = []
     rejects: list[Reject] = []
@@ -200,14 +207,7 @@ def decode_job_page(
             jobs.append(parsed)
         else:
             rejects.append(parsed)
-    return JobPage(
-        offset=offset,
-        limit=limit,
-        jobs=tuple(jobs),
-        rejects=tuple(rejects),
-        item_count=len(items),
-        content_range=_lenient_content_range(headers),
-    )
+    return tuple(jobs), tuple(rejects), len(items)
 
 
 def decode_namespaces(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
