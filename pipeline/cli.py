@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(100_000, 50, 50)
     configure_logging(settings.log_level, settings.log_format)
     redactor.register(settings.secrets())
+    if settings.unrecognized_env:
+        log.warning("environment_unrecognized", variables=list(settings.unrecognized_env))
     command = COMMANDS[args.command]
     return _run(lambda stop: command(settings, args, stop), settings)
 

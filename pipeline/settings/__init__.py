@@ -6,7 +6,9 @@ Precedence (lowest first): built-in defaults < config file (`--config` or `SWR_E
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields, replace
@@ -73,6 +75,16 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "DATA_DIR": ("run", "data_dir"),
 }
 
+# SWR_ETL_* variables that are not settings but are read by name elsewhere (the config file's path, the
+# test suite's and the benchmark's database).
+OTHER_ENV = frozenset({"CONFIG", "TEST_DATABASE_URL", "BENCH_DATABASE_URL"})
+
+# What Kubernetes injects for every Service in the namespace ("service links"): a Service named `swr-etl`
+# or `swr-etl-db` gives SWR_ETL_SERVICE_HOST, SWR_ETL_DB_PORT_5432_TCP_ADDR, and so on. Not typos.
+_SERVICE_LINK = re.compile(
+    r"(?:.+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_.+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_.+)?)?)"
+)
+
 SECRET_KEYS = frozenset({"token", "iam_password", "sk", "security_token", "url"})
 
 
@@ -92,7 +104,23 @@ def load_settings(
         if value is not None:
             section, name = ENV_KEYS[key.upper()]
             layered.setdefault(section, {})[name] = value
-    return _build(layered, require_source=require_source)
+    settings = _build(layered, require_source=require_source)
+    return replace(settings, unrecognized_env=unrecognized_env(environ))
+
+
+def unrecognized_env(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """SWR_ETL_* variables that configure nothing, each with the setting it probably meant, if any.
+
+    A misspelled `SWR_ETL_CONCURENCY` would otherwise be silently ignored. Names only: values may be secrets.
+    """
+    found = []
+    for name in sorted(environ):
+        suffix = name.removeprefix(ENV_PREFIX)
+        if suffix == name or suffix in ENV_KEYS or suffix in OTHER_ENV or _SERVICE_LINK.fullmatch(suffix):
+            continue
+        guess = difflib.get_close_matches(suffix, [*ENV_KEYS, *OTHER_ENV], n=1, cutoff=0.7)
+        found.append(f"{name} (did you mean {ENV_PREFIX}{guess[0]}?)" if guess else name)
+    return tuple(found)
 
 
 def _read_file(path: str) -> dict[str, Any]:

@@ -115,6 +115,8 @@ class Settings:
     log_level: str = "info"
     log_format: str = "auto"
     data_dir: str = ".data"
+    # SWR_ETL_* variables that configure nothing (probably misspelled), for the CLI to warn about.
+    unrecognized_env: tuple[str, ...] = ()
 
     def secrets(self) -> list[str]:
         found = [s for src in self.sources for s in src.secrets()]

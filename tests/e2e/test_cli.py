@@ -252,6 +252,17 @@ async def test_logs_are_json_events_with_the_run_id(database_url: str) -> None:
     assert "repo_done" not in info.stderr
 
 
+async def test_a_misspelled_variable_is_a_warning_naming_it_not_its_value(database_url: str) -> None:
+    env = cli_env(database_url, {"SWR_ETL_DATABASE_UR": "postgresql://u:s3cret-pw@h/db"})
+    result = await run_cli("report", env=env)
+    assert result.code == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    [warning] = [e for e in events if e["event"] == "environment_unrecognized"]
+    assert warning["level"] == "warning"
+    assert warning["variables"] == ["SWR_ETL_DATABASE_UR (did you mean SWR_ETL_DATABASE_URL?)"]
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
 # --- report ---------------------------------------------------------------------------------------------
 
 

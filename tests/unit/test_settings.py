@@ -88,6 +88,37 @@ def test_environment_variables_operators_set() -> None:
     assert load_settings(env=env).database.url == Secret("postgresql://primary/db")
 
 
+def test_unrecognized_variables_are_named_with_a_guess_never_with_their_value() -> None:
+    env = {
+        **BASE_ENV,
+        "SWR_ETL_CONCURENCY": "5",  # typo of CONCURRENCY
+        "SWR_ETL_DATABASE_UR": "postgresql://u:hunter2@h/db",  # typo of DATABASE_URL
+        "SWR_ETL_FROBNICATE": "1",  # no guess
+        "SWR_ETL_CONFIG_FILE": "/etc/swr.toml",  # CONFIG holds the file's path
+        # Not typos: read by name elsewhere, or injected by Kubernetes for Services `swr-etl`, `swr-etl-db`.
+        "SWR_ETL_TEST_DATABASE_URL": "postgresql://t/db",
+        "SWR_ETL_BENCH_DATABASE_URL": "postgresql://b/db",
+        "SWR_ETL_SERVICE_HOST": "10.0.0.1",
+        "SWR_ETL_SERVICE_PORT": "8080",
+        "SWR_ETL_SERVICE_PORT_METRICS": "9090",
+        "SWR_ETL_PORT": "tcp://10.0.0.1:8080",
+        "SWR_ETL_PORT_8080_TCP": "tcp://10.0.0.1:8080",
+        "SWR_ETL_DB_PORT_5432_TCP_ADDR": "10.0.0.2",
+        "SWR_ETL_DB_SERVICE_HOST": "10.0.0.2",
+        "OTHER_CONCURENCY": "5",
+    }
+    settings = load_settings(env=env)
+    assert settings.unrecognized_env == (
+        "SWR_ETL_CONCURENCY (did you mean SWR_ETL_CONCURRENCY?)",
+        "SWR_ETL_CONFIG_FILE (did you mean SWR_ETL_CONFIG?)",
+        "SWR_ETL_DATABASE_UR (did you mean SWR_ETL_DATABASE_URL?)",
+        "SWR_ETL_FROBNICATE",
+    )
+    assert settings.http.concurrency == HttpSettings().concurrency  # the typo configured nothing
+    assert "hunter2" not in repr(settings)
+    assert load_settings(env=BASE_ENV).unrecognized_env == ()
+
+
 def test_several_sources_in_one_file(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
