@@ -110,6 +110,10 @@ async def _answer(
         if failure.gateway_code is not None:
             return gateway_error(401, failure.gateway_code, request_id)
         return swr_error(401, failure.detail, legacy=config.legacy_errors)
+    if not state.throttle.admit(endpoint, time.monotonic()):
+        # Whether the gateway sends Retry-After with a throttling 429 is undocumented: this one does not.
+        state.stats.rate_limited += 1
+        return gateway_error(429, "APIGW.0308", request_id)
     if decision.blocking is not None:
         blocked = await _blocking_fault(request, state, decision.blocking, key, request_id)
         if blocked is not None or decision.blocking == "reset":

@@ -33,6 +33,7 @@ class SimulatorConfig:
     legacy_errors: bool = False
     live: bool = False
     live_interval_ms: float = 50.0
+    rate_limit: float = 0.0
     fault_429: float = 0.0
     retry_after_s: float = 1.0
     fault_500: float = 0.0
@@ -63,6 +64,8 @@ class SimulatorConfig:
             _check_probability(f"fault_{kind}", getattr(self, f"fault_{kind}"))
         for name in ("fault_rate", "bad_records", "unknown_status"):
             _check_probability(name, getattr(self, name))
+        if self.rate_limit < 0:
+            raise ValueError("rate_limit must be >= 0")
         if (self.ak is None) != (self.sk is None):
             raise ValueError("ak and sk go together")
         if self.anchor is not None:
@@ -115,6 +118,8 @@ _HELP: dict[str, str] = {
     "legacy_errors": "SWR errors as a bare array, as older regions answer",
     "live": "keep creating and advancing jobs while serving",
     "live_interval_ms": "period of the live clock",
+    "rate_limit": "API Gateway throttling: calls/second per API beyond which 429 APIGW.0308 answers, without"
+    " Retry-After (the real default is 200; 0: no limit)",
     "fault_429": "probability of 429 APIGW.0308 with Retry-After",
     "retry_after_s": "Retry-After seconds sent with 429 (fractions allowed)",
     "fault_500": "probability of 500 with an SWR body",

@@ -14,6 +14,7 @@ from pipeline.simulator.faults import FaultPlan
 from pipeline.simulator.live import LiveClock
 from pipeline.simulator.records import CorruptedRecord
 from pipeline.simulator.stats import Stats
+from pipeline.simulator.throttle import Throttle
 
 
 def resolve_anchor(anchor: str | None) -> int:
@@ -31,6 +32,7 @@ class SimulatorState:
         self.data: Dataset = build_dataset(config, resolve_anchor(config.anchor))
         self.stats = Stats()
         self.faults = FaultPlan(config)
+        self.throttle = Throttle(config.rate_limit)
         self.tokens = TokenStore(config.seed)
         self.sync_jobs = SyncJobPages(self.data, config.max_page_size)
         self.live = LiveClock(config, self.data, self.stats)
@@ -69,9 +71,10 @@ class SimulatorState:
         return dict(self.data.lying)
 
     def reset_stats(self) -> None:
-        """Zero counters, forget fault occurrences and Retry-After deadlines."""
+        """Zero counters, forget fault occurrences and Retry-After deadlines, refill the throttle."""
         self.stats.reset()
         self.faults.reset()
+        self.throttle.reset()
         self.retry_deadlines.clear()
 
     def summary(self) -> dict[str, Any]:

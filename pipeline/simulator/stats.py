@@ -20,6 +20,7 @@ class Stats:
         self.faults: Counter[str] = Counter()
         self.peak_in_flight = self.in_flight
         self.retry_after_violations = 0
+        self.rate_limited = 0
         self.iam_token_requests = 0
         self.auth_failures = 0
         self.live_created = 0
@@ -47,6 +48,7 @@ class Stats:
             "peak_in_flight": self.peak_in_flight,
             "faults": dict(self.faults),
             "retry_after_violations": self.retry_after_violations,
+            "rate_limited": self.rate_limited,
             "iam_token_requests": self.iam_token_requests,
             "auth_failures": self.auth_failures,
             "live_jobs_created": self.live_created,
