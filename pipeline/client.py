@@ -13,7 +13,7 @@ from yarl import URL
 
 from pipeline import sansio
 from pipeline.auth import Authenticator
-from pipeline.backoff import BackoffPolicy, retry_delay
+from pipeline.backoff import BackoffPolicy, backoff_delay, retry_delay
 from pipeline.domain import JobPage, Repository
 from pipeline.errors import (
     ApiError,
@@ -35,6 +35,9 @@ log = get_logger(__name__)
 
 # Wait a hair longer than Retry-After: the server measures from when it answered, we from when we read it.
 RETRY_AFTER_MARGIN_S = 0.01
+# A 429 while other requests get through is the gateway pacing the crawl, and is not charged to the request's
+# retry budget; past this many times the budget in tries, a request gives up all the same.
+PACED_TRIES_FACTOR = 10
 
 
 def client_timeout(http: HttpSettings) -> aiohttp.ClientTimeout:
@@ -125,22 +128,28 @@ class SwrClient:
     async def call(self, path: str, query: str, decode: Decoder[T]) -> T:
         """Send GET path?query until it decodes, a non-retryable error, or the retries run out."""
         url = URL(self._endpoint + path + (f"?{query}" if query else ""), encoded=True)
-        attempt, refreshed = 0, False
+        attempt, tries, refreshed = 0, 0, False  # attempts charged to the budget; tries: every one sent
+        progress = self._limiter.successes
         while True:
-            attempt += 1
+            attempt, tries = attempt + 1, tries + 1
             if self._auth_failure is not None:
                 raise self._auth_failure
             try:
                 return await self._attempt(url, decode)
             except _Unauthorized as unauthorized:
                 if not refreshed and await self._auth.refresh(unauthorized.sent):
-                    refreshed, attempt = True, attempt - 1
+                    refreshed, attempt, tries = True, attempt - 1, tries - 1
                     continue
                 # Fatal for the run: later calls fail fast instead of each being refused (no retry storm).
                 self._auth_failure = self._auth.refused(unauthorized.error)
                 raise self._auth_failure from None
             except RetryableError as error:
-                delay = self._after_failure(error, attempt)
+                # Other requests got through since this one's last answer: the gateway paces the crawl.
+                paced = _throttled(error) and self._limiter.successes > progress
+                if paced and tries < PACED_TRIES_FACTOR * self._policy.attempts:
+                    attempt -= 1
+                progress = self._limiter.successes
+                delay = self._after_failure(error, attempt, tries)
                 if delay is None:
                     raise RetriesExhausted(error, attempt) from None
                 if self._stopping():
@@ -171,16 +180,20 @@ class SwrClient:
         self._limiter.on_success()
         return result
 
-    def _after_failure(self, error: SwrEtlError, attempt: int) -> float | None:
+    def _after_failure(self, error: SwrEtlError, attempt: int, tries: int) -> float | None:
         retry_after = error.retry_after if isinstance(error, RetryableError) else None
-        if isinstance(error, TransientApiError) and error.status == 429:
+        if _throttled(error):
             self.stats.throttled += 1
-            # The whole crawl pauses, but never longer than we would wait for this request itself.
-            pause = None if retry_after is None else min(retry_after, self._policy.max_retry_after)
+            # The whole crawl pauses: for Retry-After (never longer than we would wait for this request
+            # itself), else for a backoff, as Huawei advises; either way the bound on requests halves.
+            if retry_after is not None:
+                pause = min(retry_after, self._policy.max_retry_after)
+            else:
+                pause = backoff_delay(self._policy, tries, self._rng.random())
             self._limiter.on_throttle(pause)
         if attempt >= self._policy.attempts:
             return None
-        delay = retry_delay(self._policy, attempt, self._rng.random(), retry_after)
+        delay = retry_delay(self._policy, tries, self._rng.random(), retry_after)
         if delay is not None and retry_after is not None:
             delay += RETRY_AFTER_MARGIN_S
         return delay
@@ -189,6 +202,10 @@ class SwrClient:
 def stopped() -> Interrupted:
     """What a request not sent because the run is stopping raises (the run maps it to its signal)."""
     return Interrupted("a stop request", 143)
+
+
+def _throttled(error: SwrEtlError) -> bool:
+    return isinstance(error, TransientApiError) and error.status == 429
 
 
 class _Unauthorized(Exception):

@@ -35,6 +35,7 @@ class AdaptiveLimiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self.peak_in_flight = 0
         self.throttle_events = 0
+        self.successes = 0  # answers that got through: a gateway pacing the crawl, not refusing it
 
     @property
     def limit(self) -> int:
@@ -113,12 +114,13 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         """Additive increase: about +1 slot per window of `limit` successful requests."""
+        self.successes += 1
         if self._limit < self.max_concurrency:
             self._limit = min(float(self.max_concurrency), self._limit + 1.0 / max(self._limit, 1.0))
             self._wake_up_to_limit()
 
     def on_throttle(self, retry_after: float | None) -> None:
-        """A 429: pause every new request for Retry-After and halve the bound (once per pause window)."""
+        """A 429: pause every new request for `retry_after` s and halve the bound (once per pause window)."""
         now = asyncio.get_running_loop().time()
         self.throttle_events += 1
         if retry_after and retry_after > 0:

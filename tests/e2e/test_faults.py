@@ -96,6 +96,58 @@ async def test_thirty_percent_429_completes_without_retry_after_violations(datab
     assert throttled <= 0.4 * stats["requests_total"]
 
 
+async def test_a_rate_limited_gateway_converges_without_losing_jobs(database_url: str) -> None:
+    # API Gateway's throttling: beyond 40 calls/s, 429 APIGW.0308 with no Retry-After. The crawl, at 32
+    # in flight, must slow down by itself (halving on 429, pausing for a backoff) and still land every job:
+    # answers that come back 429 while others get through are not charged to a repository's retries.
+    # The simulator answers at once, so only pauses can bring the rate down: backoff is 0.1 s here (the
+    # default is 0.5 s; FAST's 0.01 s would make every pause shorter than the bucket's refill of one call).
+    config = dataclasses.replace(DATASET, rate_limit=40)
+    async with running_simulator(config) as sim:
+        truth = sim.ground_truth()
+        env = crawl_env(sim, database_url, SWR_ETL_BACKOFF_BASE="0.1", SWR_ETL_BACKOFF_CAP="1")
+        result = await run_cli("crawl", env=env)
+        stats = sim.stats()
+
+    assert result.code == 0, result.stderr
+    await assert_table_equals_truth(database_url, REGION, truth)
+    throttled = stats["rate_limited"]
+    assert throttled > 0  # the limit was reached
+    assert stats["responses_by_status"]["429"] == throttled and stats["faults"] == {}
+    run = await last_run(database_url)
+    assert run["requests"] == stats["requests_total"]
+    # The crawler throttles itself rather than spending its requests on 429s.
+    assert throttled <= 0.5 * stats["requests_total"], stats
+
+
+async def test_a_gateway_refusing_everything_is_given_up_on_after_the_retry_budget(database_url: str) -> None:
+    # Nothing gets through, so every 429 is charged: the crawl does not wait forever for a dead API.
+    selected = ("acme/team/app", "edge/notifier")
+    config = dataclasses.replace(DATASET, fault_429=1.0, retry_after_s=0)
+    async with running_simulator(config) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=",".join(selected))
+        result = await run_cli("crawl", env=env)
+        stats = sim.stats()
+
+    assert result.code == 1, result.stderr
+    assert stats["responses_by_status"] == {"429": 2 * 6}  # the default 6 attempts per repository
+    failed = await issues(database_url, 1, "failed")
+    assert sorted(f"{ns}/{repo}" for ns, repo in failed) == sorted(selected)
+    assert all(issue["attempts"] == 6 and issue["error_code"] == "APIGW.0308" for issue in failed.values())
+
+
+async def test_a_client_rate_cap_below_the_gateways_limit_meets_no_429(database_url: str) -> None:
+    config = dataclasses.replace(DATASET, rate_limit=80)
+    async with running_simulator(config) as sim:
+        truth = sim.ground_truth()
+        result = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_RATE_LIMIT="70"))
+        stats = sim.stats()
+
+    assert result.code == 0, result.stderr
+    await assert_table_equals_truth(database_url, REGION, truth)
+    assert stats["rate_limited"] == 0 and "429" not in stats["responses_by_status"]
+
+
 async def test_bad_records_are_kept_aside_and_unknown_statuses_stored(database_url: str) -> None:
     config = dataclasses.replace(DATASET, bad_records=0.05, unknown_status=0.05)
     async with running_simulator(config) as sim:
