@@ -1,27 +1,21 @@
-"""The three ways SWR accepts a caller: a static IAM token, the IAM password flow, AK/SK request signing.
-
-Each authenticator produces the headers of one request; the client asks it to `refresh` once after a
-401/403, and if the retry is refused too, `refused` turns the answer into the run's one-line AuthError.
-"""
+"""The IAM password flow: a project-scoped token fetched once, shared, renewed before expiry or on 401."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 from yarl import URL
 
-from pipeline import signing
+from pipeline.auth.refusals import CHECK_PERMISSION, auth_error
 from pipeline.errors import ApiError, AuthError
-from pipeline.logs import REDACTED, get_logger, redactor
+from pipeline.logs import get_logger, redactor
 from pipeline.records import parse_rfc3339, single_line
-from pipeline.settings import SourceSettings
 
 log = get_logger(__name__)
 
@@ -30,28 +24,6 @@ TOKEN_EXPIRY_MARGIN_S = 300.0
 DEFAULT_TOKEN_LIFETIME_S = 24 * 3600.0  # IAM's documented lifetime, when its answer does not say
 # IAM 5xx / connection failures are retried briefly: a crawl without a token cannot start anyway.
 IAM_RETRY_DELAYS_S = (0.2, 0.5)
-MODE_LABELS = {"token": "token", "iam": "IAM password", "aksk": "AK/SK"}
-CHECK_PERMISSION = "the credentials were accepted but may not read SWR here: grant read access to SWR"
-
-
-class Authenticator(Protocol):
-    """Adds credentials to a request."""
-
-    mode: str
-
-    async def headers(self, method: str, url: URL) -> dict[str, str]: ...
-
-    async def refresh(self, used: Mapping[str, str]) -> bool: ...
-
-    def refused(self, error: ApiError) -> AuthError: ...
-
-
-def host_header(url: URL) -> str:
-    """The Host header aiohttp sends: host, plus the port when it is not the scheme's default."""
-    host = url.raw_host or ""
-    if url.port is not None and not url.is_default_port():
-        return f"{host}:{url.port}"
-    return host
 
 
 def default_iam_endpoint(endpoint: str, region: str) -> str:
@@ -79,19 +51,6 @@ def renew_after(lifetime: float) -> float:
     return max(lifetime - min(TOKEN_EXPIRY_MARGIN_S, lifetime / 10), 0.0)
 
 
-def auth_error(mode: str, error: ApiError, hint: str, secrets: Iterable[str] = ()) -> AuthError:
-    """The run's fatal error: one line naming the mode, what was answered and what to check; no secret."""
-    detail = error.error_message
-    for secret in (s for s in secrets if s):
-        detail = detail.replace(secret, REDACTED) if detail else detail
-    fatal = AuthError(error.status, error.code, detail, mode=mode)
-    answered = fatal.message if error.status else (detail or "no answer")
-    line = f"{MODE_LABELS.get(mode, mode)} authentication failed ({answered}); {hint}"
-    # AuthError's own text starts with "HTTP 401": the line the operator reads must start with the mode.
-    fatal.args = (single_line(line, 400),)
-    return fatal
-
-
 def _iam_error(status: int, payload: bytes) -> ApiError:
     """IAM's error body is `{"error": {"code", "message", "title"}}`, not SWR's: read its message."""
     message = None
@@ -101,32 +60,6 @@ def _iam_error(status: int, payload: bytes) -> ApiError:
     except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
         message = single_line(payload.decode("utf-8", "replace"), 200) or None
     return ApiError(status, None, message)
-
-
-class TokenAuth:
-    """`X-Auth-Token` from settings; nothing to refresh."""
-
-    mode = "token"
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "TokenAuth(token='***')"
-
-    async def headers(self, method: str, url: URL) -> dict[str, str]:
-        return {"X-Auth-Token": self._token}
-
-    async def refresh(self, used: Mapping[str, str]) -> bool:
-        return False
-
-    def refused(self, error: ApiError) -> AuthError:
-        hint = (
-            CHECK_PERMISSION
-            if error.status == 403
-            else "check SWR_ETL_TOKEN: a current (tokens last 24 h) IAM token scoped to this region's project"
-        )
-        return auth_error(self.mode, error, hint, [self._token])
 
 
 class IamPasswordAuth:
@@ -247,87 +180,3 @@ class IamPasswordAuth:
                 "scope": {"project": {"name": self._project}},
             }
         }
-
-
-class AkSkAuth:
-    """Signs each request with `SDK-HMAC-SHA256`; the signed query string is the one sent."""
-
-    mode = "aksk"
-
-    def __init__(
-        self,
-        ak: str,
-        sk: str,
-        *,
-        project_id: str | None = None,
-        security_token: str | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._ak, self._sk = ak, sk
-        self._project_id, self._security_token = project_id, security_token
-        self._now = now
-
-    def __repr__(self) -> str:
-        return f"AkSkAuth(ak={self._ak!r}, sk='***')"
-
-    async def headers(self, method: str, url: URL) -> dict[str, str]:
-        headers = {"Host": host_header(url)}
-        if self._project_id:
-            headers["X-Project-Id"] = self._project_id
-        if self._security_token:
-            headers["X-Security-Token"] = self._security_token
-        added = signing.sign_request(
-            method,
-            url.raw_path,
-            url.raw_query_string,
-            headers,
-            b"",
-            self._ak,
-            self._sk,
-            signing.format_sdk_date(self._now()),
-        )
-        return {**headers, **added}
-
-    async def refresh(self, used: Mapping[str, str]) -> bool:
-        # The retry is signed again with a fresh X-Sdk-Date (a request that waited fixes itself);
-        # a wrong key or a skewed clock stays wrong and is refused again.
-        return True
-
-    def refused(self, error: ApiError) -> AuthError:
-        if error.code == "APIGW.0303":
-            hint = "X-Sdk-Date is more than 15 minutes off the gateway's clock: check this host's clock (NTP)"
-        elif error.status == 403:
-            hint = CHECK_PERMISSION
-        else:
-            hint = (
-                "check SWR_ETL_AK and SWR_ETL_SK (and SWR_ETL_SECURITY_TOKEN, which expires, for "
-                "temporary credentials)"
-            )
-        return auth_error(self.mode, error, hint, [self._sk, self._security_token or ""])
-
-
-def make_authenticator(
-    source: SourceSettings, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout
-) -> Authenticator:
-    """The authenticator for the single credential mode a source has (settings validated that)."""
-    if source.auth_mode == "aksk":
-        assert source.ak and source.sk
-        return AkSkAuth(
-            source.ak,
-            source.sk.reveal(),
-            project_id=source.project_id,
-            security_token=source.security_token.reveal() if source.security_token else None,
-        )
-    if source.auth_mode == "iam":
-        assert source.iam_user and source.iam_password and source.iam_domain
-        return IamPasswordAuth(
-            session,
-            iam_endpoint=source.iam_endpoint or default_iam_endpoint(source.endpoint, source.region),
-            user=source.iam_user,
-            password=source.iam_password.reveal(),
-            domain=source.iam_domain,
-            project=source.region,
-            timeout=timeout,
-        )
-    assert source.token
-    return TokenAuth(source.token.reveal())
