@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := check
-.PHONY: install demo test pytest lint fmt format-check types check bench bench-smoke clean
+.PHONY: install demo test pytest lint fmt format-check types check bench profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(STAMP)
 	@# PYTHONDONTWRITEBYTECODE, which would otherwise make every measured process compile the package).
 	$(BIN)/python -m compileall -q pipeline bench migrations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Where the crawl's CPU goes: py-spy on a crawl of the large workload (PROFILE_ARGS="--crawl 2 ...").
+profile: $(STAMP)
+	$(BIN)/python -m compileall -q pipeline bench migrations
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

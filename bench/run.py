@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     rows: list[Row] = []
     upsert_rows: list[Row] = []
-    with _database_server(args.database_url) as server_dsn:
+    with database_server(args.database_url) as server_dsn:
         # The upsert is measured on its own, first: after the crawls the server is still writing their
         # pages back, which the upsert would otherwise pay for (it is listed last all the same).
         if args.upsert_jobs > 0:
@@ -142,23 +142,25 @@ def _floor(url: str, concurrency: int, server_dsn: str | None = None) -> Row:
 
 
 def _crawl_twice(url: str, server_dsn: str, args: argparse.Namespace, truth: int, floor: float) -> list[Row]:
-    with _scratch_database(server_dsn) as dsn:
+    with scratch_database(server_dsn) as dsn:
         upgrade_to_head(dsn)
         rows = []
         for label in ("crawl 1", "crawl 2"):
             _checkpoint(server_dsn)
-            cost = run_measured(_crawl_command(args), env=_crawl_env(url, dsn, args))
+            cost = run_measured(crawl_command(args.concurrency), env=crawl_env(url, dsn))
             rows.append(_crawl_row(label, cost, floor, truth, _stored_jobs(dsn)))
     return rows
 
 
-def _crawl_command(args: argparse.Namespace) -> list[str]:
+def crawl_command(concurrency: int) -> list[str]:
+    """`swr-etl crawl` as the benchmark runs it (the installed script, as operators do)."""
     script = Path(sys.executable).with_name("swr-etl")
     prefix = [str(script)] if script.exists() else [sys.executable, "-m", "pipeline"]
-    return [*prefix, "crawl", "--concurrency", str(args.concurrency)]
+    return [*prefix, "crawl", "--concurrency", str(concurrency)]
 
 
-def _crawl_env(url: str, dsn: str, args: argparse.Namespace) -> dict[str, str]:
+def crawl_env(url: str, dsn: str) -> dict[str, str]:
+    """The crawl's environment: the simulator's static token into `dsn`, no SWR_ETL_* of the caller's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWR_ETL_") and k != "DATABASE_URL"}
     env.update(
         SWR_ETL_DATABASE_URL=dsn,
@@ -240,7 +242,8 @@ def _stored_jobs(dsn: str) -> int:
 
 
 @contextmanager
-def _scratch_database(server_dsn: str) -> Iterator[str]:
+def scratch_database(server_dsn: str) -> Iterator[str]:
+    """A database created on the server for one benchmark, dropped after."""
     name = f"swr_etl_bench_{secrets.token_hex(4)}"
     asyncio.run(_admin(server_dsn, f'CREATE DATABASE "{name}"'))
     try:
@@ -258,7 +261,8 @@ async def _admin(server_dsn: str, statement: str) -> None:
 
 
 @contextmanager
-def _database_server(configured: str | None) -> Iterator[str]:
+def database_server(configured: str | None) -> Iterator[str]:
+    """The server's DSN: configured, else SWR_ETL_BENCH_DATABASE_URL, else local, else embedded."""
     dsn = configured or os.environ.get("SWR_ETL_BENCH_DATABASE_URL")
     if dsn or asyncio.run(_answers(LOCAL_DSN)):
         yield dsn or LOCAL_DSN
