@@ -185,11 +185,13 @@ class SwrClient:
         if _throttled(error):
             self.stats.throttled += 1
             # The whole crawl pauses: for Retry-After (never longer than we would wait for this request
-            # itself), else for a backoff, as Huawei advises; either way the bound on requests halves.
+            # itself), else for a first backoff delay (this request's own backoff grows with its tries;
+            # the crawl's pause does not, or one unlucky request would stall every other for up to
+            # backoff_cap); either way the bound on requests halves.
             if retry_after is not None:
                 pause = min(retry_after, self._policy.max_retry_after)
             else:
-                pause = backoff_delay(self._policy, tries, self._rng.random())
+                pause = backoff_delay(self._policy, 1, self._rng.random())
             self._limiter.on_throttle(pause)
         if attempt >= self._policy.attempts:
             return None
