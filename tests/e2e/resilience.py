@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from pipeline.simulator import SimulatorConfig, SimulatorHandle
-from tests.e2e.helpers import REGION, fetch, sim_env, table_rows, truth_rows
+from pipeline.simulator import SimulatorConfig, SimulatorHandle, running_simulator
+from tests.e2e.helpers import REGION, CliResult, fetch, run_cli, sim_env, table_rows, truth_rows
 
 ANCHOR = "2025-06-01T12:00:00Z"
 # 40 repositories, ~920 jobs; pages of 10 make ~110 requests, so faults have something to hit.
@@ -26,6 +27,23 @@ FAST = {
 def crawl_env(sim: SimulatorHandle, database_url: str, **extra: str) -> dict[str, str]:
     """CLI environment crawling ``sim`` (static token) into ``database_url`` with the FAST settings."""
     return sim_env(sim, database_url, **{**FAST, **extra})
+
+
+@dataclass(frozen=True)
+class Crawled:
+    """One crawl's exit and output, the simulator's ground truth, and what the simulator counted."""
+
+    result: CliResult
+    truth: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+
+async def crawl_once(config: SimulatorConfig, database_url: str, **extra: str) -> Crawled:
+    """`swr-etl crawl` (FAST settings, then ``extra``) against a simulator started with ``config``."""
+    async with running_simulator(config) as sim:
+        truth = sim.ground_truth()
+        result = await run_cli("crawl", env=crawl_env(sim, database_url, **extra))
+        return Crawled(result, truth, sim.stats())
 
 
 async def last_run(database_url: str) -> dict[str, Any]:

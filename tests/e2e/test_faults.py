@@ -20,6 +20,7 @@ from tests.e2e.resilience import (
     REGION,
     assert_repos_equal_truth,
     crawl_env,
+    crawl_once,
     issues,
     last_run,
     truth_of,
@@ -82,13 +83,11 @@ async def test_ten_percent_faults_and_broken_repositories(
 
 async def test_thirty_percent_429_completes_without_retry_after_violations(database_url: str) -> None:
     config = dataclasses.replace(DATASET, fault_429=0.3, retry_after_s=0.05)
-    async with running_simulator(config) as sim:
-        truth = sim.ground_truth()
-        result = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_RETRY_ATTEMPTS="10"))
-        stats = sim.stats()
+    crawled = await crawl_once(config, database_url, SWR_ETL_RETRY_ATTEMPTS="10")
+    stats = crawled.stats
 
-    assert result.code == 0, result.stderr
-    await assert_table_equals_truth(database_url, REGION, truth)
+    assert crawled.result.code == 0, crawled.result.stderr
+    await assert_table_equals_truth(database_url, REGION, crawled.truth)
     throttled = stats["responses_by_status"]["429"]
     assert throttled >= 0.2 * stats["requests_total"]
     assert stats["retry_after_violations"] == 0
@@ -103,14 +102,11 @@ async def test_a_rate_limited_gateway_converges_without_losing_jobs(database_url
     # The simulator answers at once, so only pauses can bring the rate down: backoff is 0.1 s here (the
     # default is 0.5 s; FAST's 0.01 s would make every pause shorter than the bucket's refill of one call).
     config = dataclasses.replace(DATASET, rate_limit=40)
-    async with running_simulator(config) as sim:
-        truth = sim.ground_truth()
-        env = crawl_env(sim, database_url, SWR_ETL_BACKOFF_BASE="0.1", SWR_ETL_BACKOFF_CAP="1")
-        result = await run_cli("crawl", env=env)
-        stats = sim.stats()
+    crawled = await crawl_once(config, database_url, SWR_ETL_BACKOFF_BASE="0.1", SWR_ETL_BACKOFF_CAP="1")
+    stats = crawled.stats
 
-    assert result.code == 0, result.stderr
-    await assert_table_equals_truth(database_url, REGION, truth)
+    assert crawled.result.code == 0, crawled.result.stderr
+    await assert_table_equals_truth(database_url, REGION, crawled.truth)
     throttled = stats["rate_limited"]
     assert throttled > 0  # the limit was reached
     assert stats["responses_by_status"]["429"] == throttled and stats["faults"] == {}
@@ -124,13 +120,10 @@ async def test_a_gateway_refusing_everything_is_given_up_on_after_the_retry_budg
     # Nothing gets through, so every 429 is charged: the crawl does not wait forever for a dead API.
     selected = ("acme/team/app", "edge/notifier")
     config = dataclasses.replace(DATASET, fault_429=1.0, retry_after_s=0)
-    async with running_simulator(config) as sim:
-        env = crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=",".join(selected))
-        result = await run_cli("crawl", env=env)
-        stats = sim.stats()
+    crawled = await crawl_once(config, database_url, SWR_ETL_REPOSITORIES=",".join(selected))
 
-    assert result.code == 1, result.stderr
-    assert stats["responses_by_status"] == {"429": 2 * 6}  # the default 6 attempts per repository
+    assert crawled.result.code == 1, crawled.result.stderr
+    assert crawled.stats["responses_by_status"] == {"429": 2 * 6}  # the default 6 attempts per repository
     failed = await issues(database_url, 1, "failed")
     assert sorted(f"{ns}/{repo}" for ns, repo in failed) == sorted(selected)
     assert all(issue["attempts"] == 6 and issue["error_code"] == "APIGW.0308" for issue in failed.values())
@@ -138,14 +131,11 @@ async def test_a_gateway_refusing_everything_is_given_up_on_after_the_retry_budg
 
 async def test_a_client_rate_cap_below_the_gateways_limit_meets_no_429(database_url: str) -> None:
     config = dataclasses.replace(DATASET, rate_limit=80)
-    async with running_simulator(config) as sim:
-        truth = sim.ground_truth()
-        result = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_RATE_LIMIT="70"))
-        stats = sim.stats()
+    crawled = await crawl_once(config, database_url, SWR_ETL_RATE_LIMIT="70")
 
-    assert result.code == 0, result.stderr
-    await assert_table_equals_truth(database_url, REGION, truth)
-    assert stats["rate_limited"] == 0 and "429" not in stats["responses_by_status"]
+    assert crawled.result.code == 0, crawled.result.stderr
+    await assert_table_equals_truth(database_url, REGION, crawled.truth)
+    assert crawled.stats["rate_limited"] == 0 and "429" not in crawled.stats["responses_by_status"]
 
 
 async def test_bad_records_are_kept_aside_and_unknown_statuses_stored(database_url: str) -> None:
