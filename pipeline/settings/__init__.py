@@ -79,10 +79,11 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
 # test suite's and the benchmark's database).
 OTHER_ENV = frozenset({"CONFIG", "TEST_DATABASE_URL", "BENCH_DATABASE_URL"})
 
-# What Kubernetes injects for every Service in the namespace ("service links"): a Service named `swr-etl`
-# or `swr-etl-db` gives SWR_ETL_SERVICE_HOST, SWR_ETL_DB_PORT_5432_TCP_ADDR, and so on. Not typos.
-_SERVICE_LINK = re.compile(
-    r"(?:.+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_.+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_.+)?)?)"
+# What Kubernetes injects for every Service in the namespace ("service links"): a Service `swr-etl-db` gives
+# SWR_ETL_DB_SERVICE_HOST, SWR_ETL_DB_SERVICE_PORT[_<port name>], SWR_ETL_DB_PORT and
+# SWR_ETL_DB_PORT_5432_TCP[_PROTO|_PORT|_ADDR]: after the Service's prefix, one of these tails.
+_SERVICE_LINK_TAIL = re.compile(
+    r"SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?"
 )
 
 SECRET_KEYS = frozenset({"token", "iam_password", "sk", "security_token", "url"})
@@ -114,13 +115,33 @@ def unrecognized_env(environ: Mapping[str, str]) -> tuple[str, ...]:
     A misspelled `SWR_ETL_CONCURENCY` would otherwise be silently ignored. Names only: values may be secrets.
     """
     found = []
+    links = _service_links(environ)
     for name in sorted(environ):
         suffix = name.removeprefix(ENV_PREFIX)
-        if suffix == name or suffix in ENV_KEYS or suffix in OTHER_ENV or _SERVICE_LINK.fullmatch(suffix):
+        if suffix == name or suffix in ENV_KEYS or suffix in OTHER_ENV or name in links:
             continue
         guess = difflib.get_close_matches(suffix, [*ENV_KEYS, *OTHER_ENV], n=1, cutoff=0.7)
         found.append(f"{name} (did you mean {ENV_PREFIX}{guess[0]}?)" if guess else name)
     return tuple(found)
+
+
+def _service_links(environ: Mapping[str, str]) -> set[str]:
+    """The SWR_ETL_* service-link variables of the Services whose `<PREFIX>SERVICE_HOST` is set.
+
+    Kubernetes always injects a Service's _SERVICE_HOST with the rest, so without it a name such as
+    SWR_ETL_DB_PORT is not a link but a setting someone expected to exist.
+    """
+    prefixes = [
+        name.removesuffix("SERVICE_HOST")
+        for name in environ
+        if name.startswith(ENV_PREFIX) and name.endswith("_SERVICE_HOST")
+    ]
+    return {
+        name
+        for name in environ
+        for prefix in prefixes
+        if name.startswith(prefix) and _SERVICE_LINK_TAIL.fullmatch(name.removeprefix(prefix))
+    }
 
 
 def _read_file(path: str) -> dict[str, Any]:

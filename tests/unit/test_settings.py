@@ -119,6 +119,35 @@ def test_unrecognized_variables_are_named_with_a_guess_never_with_their_value() 
     assert load_settings(env=BASE_ENV).unrecognized_env == ()
 
 
+@pytest.mark.parametrize(
+    ("env", "reported"),
+    [
+        # Without its Service's _SERVICE_HOST, a name shaped like a service link is a setting that
+        # someone expected to exist.
+        ({"SWR_ETL_DB_PORT": "5433"}, ["SWR_ETL_DB_PORT"]),
+        ({"SWR_ETL_PORT": "8080", "SWR_ETL_METRICS_PORT": "9090"}, ["SWR_ETL_METRICS_PORT", "SWR_ETL_PORT"]),
+        # With it, the Service's links are skipped, and only those.
+        (
+            {
+                "SWR_ETL_DB_SERVICE_HOST": "10.0.0.2",
+                "SWR_ETL_DB_SERVICE_PORT": "5432",
+                "SWR_ETL_DB_PORT": "tcp://10.0.0.2:5432",
+                "SWR_ETL_DB_PORT_5432_TCP_PROTO": "tcp",
+                "SWR_ETL_DB_HOSTNAME": "db",  # not a link tail
+                "SWR_ETL_PROXY_PORT": "3128",  # another prefix, no Service
+                "SWR_ETL_DB_PORT_5432_TCP_EXTRA": "x",  # not a link tail
+            },
+            ["SWR_ETL_DB_HOSTNAME", "SWR_ETL_DB_PORT_5432_TCP_EXTRA", "SWR_ETL_PROXY_PORT"],
+        ),
+    ],
+)
+def test_service_link_names_are_skipped_only_beside_their_service_host(
+    env: dict[str, str], reported: list[str]
+) -> None:
+    found = load_settings(env={**BASE_ENV, **env}).unrecognized_env
+    assert [entry.split(" (")[0] for entry in found] == reported
+
+
 def test_several_sources_in_one_file(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
