@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -35,8 +36,9 @@ log = get_logger(__name__)
 
 # Wait a hair longer than Retry-After: the server measures from when it answered, we from when we read it.
 RETRY_AFTER_MARGIN_S = 0.01
-# A 429 while other requests get through is the gateway pacing the crawl, and is not charged to the request's
-# retry budget; past this many times the budget in tries, a request gives up all the same.
+# A 429 while other calls of the same API get through is the gateway pacing the crawl (it throttles per API
+# per user), and is not charged to the request's retry budget; but a request gives up all the same once it
+# has been sent this many times its budget.
 PACED_TRIES_FACTOR = 10
 
 
@@ -101,6 +103,7 @@ class SwrClient:
         self._stopping = stopping
         self.stats = ClientStats()
         self._auth_failure: AuthError | None = None
+        self._successes: Counter[str] = Counter()  # answers that got through, per API
 
     async def fetch_job_page(self, repo: Repository, offset: int, limit: int, order: str = "asc") -> JobPage:
         """One ShowSyncJob page of a repository."""
@@ -110,7 +113,7 @@ class SwrClient:
         def decode(status: int, headers: Mapping[str, str], body: bytes) -> JobPage:
             return sansio.decode_job_page(status, headers, body, offset=offset, limit=limit)
 
-        return await self.call(path, query, decode)
+        return await self.call("ShowSyncJob", path, query, decode)
 
     async def list_namespaces(self) -> list[str]:
         """Every namespace the credentials can see (ListNamespaces is not paged).
@@ -118,24 +121,25 @@ class SwrClient:
         `mode::visible` adds namespaces the user reaches only through repository-level permissions.
         """
         query = sansio.encode_query({"filter": sansio.build_filter([("mode", "visible")])})
-        return await self.call(sansio.NAMESPACES_PATH, query, sansio.decode_namespaces)
+        return await self.call("ListNamespaces", sansio.NAMESPACES_PATH, query, sansio.decode_namespaces)
 
     async def list_repos_page(self, limit: int, offset: int, namespace: str | None) -> sansio.ReposPage:
         """One ListReposDetails page (namespace matched fuzzily by the API)."""
         query = sansio.repos_query(limit, offset, namespace=namespace)
-        return await self.call(sansio.REPOS_PATH, query, sansio.decode_repos_page)
+        return await self.call("ListReposDetails", sansio.REPOS_PATH, query, sansio.decode_repos_page)
 
-    async def call(self, path: str, query: str, decode: Decoder[T]) -> T:
-        """Send GET path?query until it decodes, a non-retryable error, or the retries run out."""
+    async def call(self, api: str, path: str, query: str, decode: Decoder[T]) -> T:
+        """Send GET path?query (a call of `api`) until it decodes, a non-retryable error, or the retries run
+        out."""
         url = URL(self._endpoint + path + (f"?{query}" if query else ""), encoded=True)
         attempt, tries, refreshed = 0, 0, False  # attempts charged to the budget; tries: every one sent
-        progress = self._limiter.successes
+        progress = self._successes[api]
         while True:
             attempt, tries = attempt + 1, tries + 1
             if self._auth_failure is not None:
                 raise self._auth_failure
             try:
-                return await self._attempt(url, decode)
+                return await self._attempt(api, url, decode)
             except _Unauthorized as unauthorized:
                 if not refreshed and await self._auth.refresh(unauthorized.sent):
                     refreshed, attempt, tries = True, attempt - 1, tries - 1
@@ -144,14 +148,14 @@ class SwrClient:
                 self._auth_failure = self._auth.refused(unauthorized.error)
                 raise self._auth_failure from None
             except RetryableError as error:
-                # Other requests got through since this one's last answer: the gateway paces the crawl.
-                paced = _throttled(error) and self._limiter.successes > progress
-                if paced and tries < PACED_TRIES_FACTOR * self._policy.attempts:
+                # Other calls of this API got through since this one's last answer: the gateway is pacing
+                # the crawl, not refusing this request.
+                if _throttled(error) and self._successes[api] > progress:
                     attempt -= 1
-                progress = self._limiter.successes
+                progress = self._successes[api]
                 delay = self._after_failure(error, attempt, tries)
-                if delay is None:
-                    raise RetriesExhausted(error, attempt) from None
+                if delay is None or tries >= PACED_TRIES_FACTOR * self._policy.attempts:
+                    raise RetriesExhausted(error, attempt, tries) from None
                 if self._stopping():
                     raise stopped() from None  # no retry once the run is stopping
                 log.debug(
@@ -160,7 +164,7 @@ class SwrClient:
                 self.stats.retries += 1
                 await self._sleep(delay)
 
-    async def _attempt(self, url: URL, decode: Decoder[T]) -> T:
+    async def _attempt(self, api: str, url: URL, decode: Decoder[T]) -> T:
         # Credentials are added once a slot is held: an X-Sdk-Date signed before a long wait could be stale.
         async with self._limiter.slot():
             # After a stop nothing new is sent; requests already sent finish and their pages are kept.
@@ -177,6 +181,7 @@ class SwrClient:
         if status in (401, 403):
             raise _Unauthorized(sansio.decode_error(status, resp_headers, body), headers)
         result = decode(status, resp_headers, body)
+        self._successes[api] += 1
         self._limiter.on_success()
         return result
 

@@ -81,10 +81,14 @@ class NotFound(ApiError, RepositoryError):
 class RetriesExhausted(RepositoryError):
     """A request still failed after every retry."""
 
-    def __init__(self, last: SwrEtlError, attempts: int) -> None:
+    def __init__(self, last: SwrEtlError, attempts: int, sent: int | None = None) -> None:
         self.last = last
-        self.attempts = attempts
-        super().__init__(f"gave up after {attempts} attempts: {last.message}")
+        self.attempts = attempts  # counted against the retry budget
+        self.sent = attempts if sent is None else sent  # requests made, the uncounted throttled ones too
+        detail = ""
+        if self.sent > attempts:
+            detail = f" ({self.sent} requests; {self.sent - attempts} throttled while others got through)"
+        super().__init__(f"gave up after {attempts} attempts{detail}: {last.message}")
 
 
 # --- Abort the run -----------------------------------------------------------------------------------

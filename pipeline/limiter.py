@@ -1,5 +1,5 @@
 """One shared gate for every request of a run: a bound on requests in flight that halves on 429 and recovers
-additively (AIMD), a pause of the whole crawl for a 429's Retry-After, and an optional requests/second cap."""
+additively (AIMD), a pause of the whole crawl after a 429, and an optional requests/second cap."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ class AdaptiveLimiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self.peak_in_flight = 0
         self.throttle_events = 0
-        self.successes = 0  # answers that got through: a gateway pacing the crawl, not refusing it
 
     @property
     def limit(self) -> int:
@@ -114,7 +113,6 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         """Additive increase: about +1 slot per window of `limit` successful requests."""
-        self.successes += 1
         if self._limit < self.max_concurrency:
             self._limit = min(float(self.max_concurrency), self._limit + 1.0 / max(self._limit, 1.0))
             self._wake_up_to_limit()

@@ -101,8 +101,10 @@ async def test_a_rate_limited_gateway_converges_without_losing_jobs(database_url
     # answers that come back 429 while others get through are not charged to a repository's retries.
     # The simulator answers at once, so only pauses can bring the rate down: backoff is 0.1 s here (the
     # default is 0.5 s; FAST's 0.01 s would make every pause shorter than the bucket's refill of one call).
+    # Two attempts per request: counting every 429 against them would fail repositories.
     config = dataclasses.replace(DATASET, rate_limit=40)
-    crawled = await crawl_once(config, database_url, SWR_ETL_BACKOFF_BASE="0.1", SWR_ETL_BACKOFF_CAP="1")
+    tight = {"SWR_ETL_BACKOFF_BASE": "0.1", "SWR_ETL_BACKOFF_CAP": "1", "SWR_ETL_RETRY_ATTEMPTS": "2"}
+    crawled = await crawl_once(config, database_url, **tight)
     stats = crawled.stats
 
     assert crawled.result.code == 0, crawled.result.stderr
