@@ -14,6 +14,7 @@ flamegraph.pl or speedscope) are kept in --out.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if py_spy is None:
         print("py-spy not found: `make install` installs it (a dev dependency)", file=sys.stderr)
         return 2
-    out = Path(args.out or tempfile.mkstemp(prefix="swr-etl-profile-", suffix=".txt")[1])
+    out = Path(args.out or _temporary_file())
     namespaces, repos = WORKLOADS[args.workload]
     simulator, url = start_simulator_popen(
         [
@@ -103,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_profile(aggregate(samples), args.top, args.rate))
     print(f"raw samples: {out}")
     return 0
+
+
+def _temporary_file() -> str:
+    handle, name = tempfile.mkstemp(prefix="swr-etl-profile-", suffix=".txt")
+    os.close(handle)  # py-spy writes it by name
+    return name
 
 
 def _record(py_spy: str, url: str, dsn: str, out: Path, args: argparse.Namespace) -> str | None:
