@@ -142,7 +142,8 @@ class SwrClient:
                 return await self._attempt(api, url, decode)
             except _Unauthorized as unauthorized:
                 if not refreshed and await self._auth.refresh(unauthorized.sent):
-                    refreshed, attempt, tries = True, attempt - 1, tries - 1
+                    # One credential refresh is not counted against the budget (the request was sent).
+                    refreshed, attempt, progress = True, attempt - 1, self._successes[api]
                     continue
                 # Fatal for the run: later calls fail fast instead of each being refused (no retry storm).
                 self._auth_failure = self._auth.refused(unauthorized.error)

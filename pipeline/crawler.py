@@ -209,7 +209,7 @@ class SourceCrawler:
     async def _record_failure(self, repo: Repository, exc: SwrEtlError, *, kind: str) -> None:
         last = exc.last if isinstance(exc, RetriesExhausted) else exc
         code = last.code if isinstance(last, ApiError) else None
-        attempts = exc.sent if isinstance(exc, RetriesExhausted) else 1
+        attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
         if kind == "gone":
             self._stats.repos_gone += 1
             log.info("repo_gone", repo=repo.full_name, error_code=code)

@@ -81,14 +81,18 @@ class NotFound(ApiError, RepositoryError):
 class RetriesExhausted(RepositoryError):
     """A request still failed after every retry."""
 
-    def __init__(self, last: SwrEtlError, attempts: int, sent: int | None = None) -> None:
+    def __init__(self, last: SwrEtlError, counted: int, attempts: int | None = None) -> None:
         self.last = last
-        self.attempts = attempts  # counted against the retry budget
-        self.sent = attempts if sent is None else sent  # requests made, the uncounted throttled ones too
+        self.counted = counted  # attempts counted against the retry budget
+        self.attempts = counted if attempts is None else attempts  # requests sent, uncounted 429s too
+        uncounted = self.attempts - counted
         detail = ""
-        if self.sent > attempts:
-            detail = f" ({self.sent} requests; {self.sent - attempts} throttled while others got through)"
-        super().__init__(f"gave up after {attempts} attempts{detail}: {last.message}")
+        if uncounted:
+            detail = (
+                f" ({self.attempts} requests; {uncounted} not counted: throttled while other calls got"
+                " through, or re-sent after a credential refresh)"
+            )
+        super().__init__(f"gave up after {counted} attempts{detail}: {last.message}")
 
 
 # --- Abort the run -----------------------------------------------------------------------------------

@@ -126,15 +126,18 @@ def unrecognized_env(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _service_links(environ: Mapping[str, str]) -> set[str]:
-    """The SWR_ETL_* service-link variables of the Services whose `<PREFIX>SERVICE_HOST` is set.
+    """The SWR_ETL_* service-link variables of the Services whose `<PREFIX>SERVICE_HOST` and
+    `<PREFIX>SERVICE_PORT` are both set.
 
-    Kubernetes always injects a Service's _SERVICE_HOST with the rest, so without it a name such as
-    SWR_ETL_DB_PORT is not a link but a setting someone expected to exist.
+    Kubernetes always injects those two with the rest, so without them a name such as SWR_ETL_DB_PORT (or
+    a lone SWR_ETL_IAM_SERVICE_HOST) is not a link but a setting someone expected to exist.
     """
     prefixes = [
         name.removesuffix("SERVICE_HOST")
         for name in environ
-        if name.startswith(ENV_PREFIX) and name.endswith("_SERVICE_HOST")
+        if name.startswith(ENV_PREFIX)
+        and name.endswith("_SERVICE_HOST")
+        and name.removesuffix("HOST") + "PORT" in environ
     ]
     return {
         name

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from pipeline import sansio
-from pipeline.auth import TokenAuth
+from pipeline.auth import AkSkAuth, Authenticator, TokenAuth
 from pipeline.client import PACED_TRIES_FACTOR, SwrClient
 from pipeline.errors import RetriesExhausted
 from pipeline.limiter import AdaptiveLimiter
@@ -32,10 +32,13 @@ class Gateway:
 
     def __init__(self) -> None:
         self.doomed_requests = 0
+        self.unauthorized_first = False  # answer the first doomed request 401 instead
 
     async def namespaces(self, request: web.Request) -> web.Response:
         if "doomed" in request.query_string:
             self.doomed_requests += 1
+            if self.unauthorized_first and self.doomed_requests == 1:
+                return web.Response(status=401, body=b"{}", content_type="application/json")
             return web.Response(status=429, body=THROTTLED, content_type="application/json")
         return web.json_response({"namespaces": [{"name": "acme"}]})
 
@@ -60,14 +63,17 @@ async def gateway() -> AsyncIterator[tuple[Gateway, str]]:
 
 
 def make_client(
-    session: aiohttp.ClientSession, url: str, between_tries: Callable[[SwrClient], Awaitable[None]]
+    session: aiohttp.ClientSession,
+    url: str,
+    between_tries: Callable[[SwrClient], Awaitable[None]],
+    auth: Authenticator | None = None,
 ) -> SwrClient:
     client: SwrClient
 
     async def sleep(_: float) -> None:
         await between_tries(client)
 
-    client = SwrClient(session, url, TokenAuth("t"), AdaptiveLimiter(4), HTTP, sleep=sleep)
+    client = SwrClient(session, url, auth or TokenAuth("t"), AdaptiveLimiter(4), HTTP, sleep=sleep)
     return client
 
 
@@ -83,6 +89,11 @@ async def nothing_succeeds(client: SwrClient) -> None:
     return None
 
 
+async def same_api_succeeds_once(client: SwrClient) -> None:
+    if client.stats.retries == 1:  # only between the first and the second try
+        await same_api_succeeds(client)
+
+
 @pytest.mark.parametrize(
     ("between_tries", "sent", "counted"),
     [
@@ -93,6 +104,8 @@ async def nothing_succeeds(client: SwrClient) -> None:
         # The same API gets through between tries: only the first 429 (nothing had got through before it
         # was answered) is counted; the hard stop ends the call at PACED_TRIES_FACTOR x the budget.
         (same_api_succeeds, PACED_TRIES_FACTOR * ATTEMPTS, 1),
+        # The same API got through once: the 429 right after it is not counted, the later ones are.
+        (same_api_succeeds_once, ATTEMPTS + 1, ATTEMPTS),
     ],
 )
 async def test_a_429_is_counted_unless_the_same_api_gets_through(
@@ -106,10 +119,21 @@ async def test_a_429_is_counted_unless_the_same_api_gets_through(
         client = make_client(session, url, between_tries)
         with pytest.raises(RetriesExhausted) as caught:
             await client.call("ListNamespaces", sansio.NAMESPACES_PATH, "doomed=1", sansio.decode_namespaces)
-    assert (caught.value.sent, caught.value.attempts) == (sent, counted)
+    assert (caught.value.attempts, caught.value.counted) == (sent, counted)
     assert state.doomed_requests == sent == client.stats.throttled
     message = str(caught.value)
     assert message.startswith(f"gave up after {counted} attempts")
-    assert (f"({sent} requests; {sent - counted} throttled while others got through)" in message) == (
-        sent > counted
-    )
+    assert (f"({sent} requests; {sent - counted} not counted: throttled while" in message) == (sent > counted)
+
+
+async def test_a_request_resent_after_a_credential_refresh_is_sent_but_not_counted(
+    gateway: tuple[Gateway, str],
+) -> None:
+    state, url = gateway
+    state.unauthorized_first = True  # AK/SK re-signs once after a 401, then the gateway throttles
+    async with aiohttp.ClientSession() as session:
+        client = make_client(session, url, nothing_succeeds, AkSkAuth("AK", "SK"))
+        with pytest.raises(RetriesExhausted) as caught:
+            await client.call("ListNamespaces", sansio.NAMESPACES_PATH, "doomed=1", sansio.decode_namespaces)
+    assert state.doomed_requests == ATTEMPTS + 1 == caught.value.attempts
+    assert caught.value.counted == ATTEMPTS

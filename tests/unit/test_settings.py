@@ -105,6 +105,7 @@ def test_unrecognized_variables_are_named_with_a_guess_never_with_their_value() 
         "SWR_ETL_PORT_8080_TCP": "tcp://10.0.0.1:8080",
         "SWR_ETL_DB_PORT_5432_TCP_ADDR": "10.0.0.2",
         "SWR_ETL_DB_SERVICE_HOST": "10.0.0.2",
+        "SWR_ETL_DB_SERVICE_PORT": "5432",
         "OTHER_CONCURENCY": "5",
     }
     settings = load_settings(env=env)
@@ -126,6 +127,20 @@ def test_unrecognized_variables_are_named_with_a_guess_never_with_their_value() 
         # someone expected to exist.
         ({"SWR_ETL_DB_PORT": "5433"}, ["SWR_ETL_DB_PORT"]),
         ({"SWR_ETL_PORT": "8080", "SWR_ETL_METRICS_PORT": "9090"}, ["SWR_ETL_METRICS_PORT", "SWR_ETL_PORT"]),
+        # A Service's HOST without its PORT: not something Kubernetes injects.
+        ({"SWR_ETL_IAM_SERVICE_HOST": "iam.example"}, ["SWR_ETL_IAM_SERVICE_HOST"]),
+        # A Service named `swr-etl`: its links are skipped, names that merely end like one are not.
+        (
+            {
+                "SWR_ETL_SERVICE_HOST": "10.0.0.1",
+                "SWR_ETL_SERVICE_PORT": "443",
+                "SWR_ETL_SERVICE_PORT_HTTPS": "443",
+                "SWR_ETL_PORT_443_TCP_ADDR": "10.0.0.1",
+                "SWR_ETL_DB_PORT": "5433",
+                "SWR_ETL_METRICS_PORT": "9090",
+            },
+            ["SWR_ETL_DB_PORT", "SWR_ETL_METRICS_PORT"],
+        ),
         # With it, the Service's links are skipped, and only those.
         (
             {
