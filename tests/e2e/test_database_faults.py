@@ -14,10 +14,9 @@ from pipeline.embedded_db import EmbeddedPostgres
 from pipeline.migrate import upgrade_to_head_async
 from pipeline.simulator import running_simulator
 from tests import pg
-from tests.e2e.helpers import assert_table_equals_truth, fetch, finish, run_cli, start_cli
+from tests.e2e.helpers import REGION, assert_table_equals_truth, fetch, finish, run_cli, start_cli
 from tests.e2e.resilience import (
     DATASET,
-    REGION,
     assert_repos_equal_truth,
     crawl_env,
     last_run,

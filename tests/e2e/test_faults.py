@@ -14,10 +14,9 @@ import pytest
 
 from pipeline.domain import KNOWN_STATUSES
 from pipeline.simulator import running_simulator
-from tests.e2e.helpers import assert_table_equals_truth, fetch, run_cli
+from tests.e2e.helpers import REGION, assert_table_equals_truth, fetch, run_cli
 from tests.e2e.resilience import (
     DATASET,
-    REGION,
     assert_repos_equal_truth,
     crawl_env,
     crawl_once,

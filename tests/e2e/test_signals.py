@@ -10,10 +10,9 @@ import asyncpg
 import pytest
 
 from pipeline.simulator import running_simulator
-from tests.e2e.helpers import assert_table_equals_truth, finish, run_cli, start_cli
+from tests.e2e.helpers import REGION, assert_table_equals_truth, finish, run_cli, start_cli
 from tests.e2e.resilience import (
     DATASET,
-    REGION,
     assert_repos_equal_truth,
     crawl_env,
     last_run,

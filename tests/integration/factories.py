@@ -10,8 +10,9 @@ from pipeline.domain import SyncJob
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def make_job(job_id: int, *, updated: float = 0.0, **fields: Any) -> SyncJob:
+def make_job(job_id: int, **fields: Any) -> SyncJob:
     """A plausible job; ``updated`` is seconds after creation; any field may be overridden."""
+    updated = float(fields.pop("updated", 0.0))
     job = SyncJob(
         id=job_id,
         namespace="team-a",

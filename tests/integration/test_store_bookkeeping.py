@@ -42,7 +42,14 @@ async def test_run_is_started_then_finished_with_counters(store: Store, database
     assert done["status"] == "partial"
     assert done["finished_at"] >= done["started_at"]
     assert done["error"] == "1 repository failed"
-    counters = ("repos_ok", "repos_failed", "repos_gone", "repos_flagged", "pages", "requests")
+    counters: tuple[str, ...] = (
+        "repos_ok",
+        "repos_failed",
+        "repos_gone",
+        "repos_flagged",
+        "pages",
+        "requests",
+    )
     counters += ("jobs_seen", "inserted", "updated", "unchanged", "rejected", "unknown_status")
     assert [done[c] for c in counters] == [3, 1, 2, 1, 40, 44, 900, 500, 100, 300, 7, 2]
 

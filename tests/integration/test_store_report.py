@@ -85,6 +85,6 @@ async def test_report_thresholds(store: Store) -> None:
 
 async def test_report_on_empty_database(store: Store) -> None:
     report = await store.report()
-    assert report.by_status == report.failure_by_region == report.top_failing == report.stuck_oldest == ()
+    assert (report.by_status, report.failure_by_region, report.top_failing, report.stuck_oldest) == ((),) * 4
     assert report.stuck_count == 0
     assert report.latest_run is None
