@@ -84,7 +84,7 @@ class RetriesExhausted(RepositoryError):
     def __init__(self, last: SwrEtlError, counted: int, attempts: int | None = None) -> None:
         self.last = last
         self.counted = counted  # attempts counted against the retry budget
-        self.attempts = counted if attempts is None else attempts  # requests sent, uncounted 429s too
+        self.attempts = counted if attempts is None else attempts  # requests sent, uncounted ones too
         uncounted = self.attempts - counted
         detail = ""
         if uncounted:
