@@ -25,7 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import ANCHOR, WORKLOADS, crawl_command, crawl_env, database_server, scratch_database
+from bench.run import (
+    WORKLOADS,
+    crawl_command,
+    crawl_env,
+    database_server,
+    scratch_database,
+    simulator_args,
+)
 from pipeline.migrate import upgrade_to_head
 from pipeline.simulator import start_simulator_popen
 
@@ -83,13 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("py-spy not found: `make install` installs it (a dev dependency)", file=sys.stderr)
         return 2
     out = Path(args.out or _temporary_file())
-    namespaces, repos = WORKLOADS[args.workload]
-    simulator, url = start_simulator_popen(
-        [
-            *("--namespaces", str(namespaces), "--repos-per-namespace", str(repos)),
-            *("--latency-ms", str(args.latency_ms), "--seed", str(args.seed), "--anchor", ANCHOR),
-        ]
-    )
+    simulator, url = start_simulator_popen(simulator_args(args.workload, args.latency_ms, args.seed))
     try:
         with database_server(args.database_url) as server_dsn, scratch_database(server_dsn) as dsn:
             upgrade_to_head(dsn)

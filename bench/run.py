@@ -88,12 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> tuple[list[Row], str]:
     """Floor, first crawl, second crawl of one simulated dataset (the best round), and every round's
     ratios."""
-    namespaces, repos = WORKLOADS[workload]
-    sim_args = [
-        *("--namespaces", str(namespaces), "--repos-per-namespace", str(repos)),
-        *("--latency-ms", str(args.latency_ms), "--seed", str(args.seed), "--anchor", ANCHOR),
-    ]
-    simulator, url = start_simulator_popen(sim_args)
+    simulator, url = start_simulator_popen(simulator_args(workload, args.latency_ms, args.seed))
     try:
         truth = _truth_jobs(url)
         _floor(url, args.concurrency)  # warm-up (fresh server, page cache): not counted
@@ -110,6 +105,15 @@ def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> 
     spread = ", ".join(f"{r[1].ratio:.2f}/{r[2].ratio:.2f}" for r in rounds)
     footer = f"{workload}: crawl 1/crawl 2 ratio of every round: {spread}"
     return [Row(**{**row.__dict__, "workload": workload}) for row in best], footer
+
+
+def simulator_args(workload: str, latency_ms: float, seed: int) -> list[str]:
+    """`swr-etl simulate` flags serving a named workload, the same dataset every time."""
+    namespaces, repos = WORKLOADS[workload]
+    return [
+        *("--namespaces", str(namespaces), "--repos-per-namespace", str(repos)),
+        *("--latency-ms", str(latency_ms), "--seed", str(seed), "--anchor", ANCHOR),
+    ]
 
 
 def _checkpoint(server_dsn: str) -> None:
