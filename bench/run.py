@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import shutil
@@ -117,18 +116,16 @@ def simulator_args(workload: str, latency_ms: float, seed: int) -> list[str]:
 
 
 def _checkpoint(server_dsn: str) -> None:
-    """Make PostgreSQL write back what earlier phases left dirty, so that no phase pays for another's
-    writes (a checkpoint due mid-crawl costs the crawl a core). Skipped without the privilege."""
+    """upsert.checkpoint on its own connection: no phase pays for another's writes."""
 
-    async def checkpoint() -> None:
+    async def on_new_connection() -> None:
         conn = await asyncpg.connect(server_dsn)
         try:
-            with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
-                await conn.execute("CHECKPOINT")
+            await upsert.checkpoint(conn)
         finally:
             await conn.close()
 
-    asyncio.run(checkpoint())
+    asyncio.run(on_new_connection())
 
 
 def _floor(url: str, concurrency: int, server_dsn: str | None = None) -> Row:
