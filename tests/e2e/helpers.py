@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -50,6 +51,16 @@ def sim_env(sim: SimulatorHandle, database_url: str, **extra: str) -> dict[str, 
         "SWR_ETL_REGION": REGION,
     }
     return cli_env(database_url, {**settings, **extra})
+
+
+def sources_file(path: Path, *sources: tuple[str, str, str]) -> Path:
+    """Write a config file with one [[sources]] table per (endpoint, region, token); return its path."""
+    tables = [
+        f'[[sources]]\nendpoint = "{url}"\nregion = "{region}"\ntoken = "{token}"\n'
+        for url, region, token in sources
+    ]
+    path.write_text("\n".join(tables))
+    return path
 
 
 def cli_env(database_url: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pipeline.simulator import SimulatorConfig, SimulatorHandle, running_simulator
-from tests.e2e.helpers import assert_table_equals_truth, cli_env, fetch, run_cli
+from tests.e2e.helpers import assert_table_equals_truth, cli_env, fetch, run_cli, sources_file
 from tests.e2e.summary import summary_of
 
 REGION = "cn-north-4"
@@ -208,11 +208,8 @@ async def test_region_label_from_env_and_default(database_url: str) -> None:
 async def test_several_sources_in_one_file_crawled_in_one_run(database_url: str, tmp_path: Path) -> None:
     """Two simulators as two regions; the same dataset gives the same ids in both: the key is (region, id)."""
     async with running_simulator(SMALL) as sim1, running_simulator(SMALL) as sim2:
-        config = tmp_path / "regions.toml"
-        config.write_text(
-            f'[[sources]]\nendpoint = "{sim1.url}"\nregion = "region-one"\ntoken = "{TOKEN}"\n\n'
-            f'[[sources]]\nendpoint = "{sim2.url}"\nregion = "region-two"\ntoken = "{TOKEN}"\n'
-        )
+        regions = [(sim1.url, "region-one", TOKEN), (sim2.url, "region-two", TOKEN)]
+        config = sources_file(tmp_path / "regions.toml", *regions)
         truth1, truth2 = sim1.ground_truth(), sim2.ground_truth()
         assert {j["id"] for j in truth1} & {j["id"] for j in truth2}
         result = await run_cli("crawl", "--config", str(config), env=cli_env(database_url))

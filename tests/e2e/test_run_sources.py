@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.run import StopRequest, run_crawl
 from pipeline.settings import load_settings
 from pipeline.simulator import SimulatorConfig, running_simulator
+from tests.e2e.helpers import sources_file
 
 SLOW = SimulatorConfig(port=0, seed=5, namespaces=4, repos_per_namespace=10, latency_ms=40.0)
 REFUSING = SimulatorConfig(port=0, seed=5, namespaces=1, repos_per_namespace=1)
@@ -20,11 +21,8 @@ def crawl_tasks() -> list[asyncio.Task[object]]:
 
 async def test_a_fatal_source_stops_the_other_sources(database_url: str, tmp_path: Path) -> None:
     async with running_simulator(SLOW) as slow, running_simulator(REFUSING) as refusing:
-        config = tmp_path / "regions.toml"
-        config.write_text(
-            f'[[sources]]\nendpoint = "{slow.url}"\nregion = "region-slow"\ntoken = "{SLOW.token}"\n\n'
-            f'[[sources]]\nendpoint = "{refusing.url}"\nregion = "region-bad"\ntoken = "wrong-token"\n'
-        )
+        regions = [(slow.url, "region-slow", SLOW.token), (refusing.url, "region-bad", "wrong-token")]
+        config = sources_file(tmp_path / "regions.toml", *regions)
         settings = load_settings(config_path=str(config), env={"SWR_ETL_DATABASE_URL": database_url})
         outcome = await run_crawl(settings, StopRequest())
         assert outcome.status == "failed" and outcome.exit_code == 1
