@@ -16,6 +16,18 @@ async def hold(limiter: AdaptiveLimiter, release: asyncio.Event, seen: list[int]
         await release.wait()
 
 
+async def holder_and_waiter(
+    limiter: AdaptiveLimiter,
+) -> tuple[asyncio.Event, asyncio.Task[None], asyncio.Task[None]]:
+    """A task holding the only slot until the event is set, and a task queued behind it."""
+    release, seen = asyncio.Event(), list[int]()
+    holder = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold(limiter, release, seen))
+    await asyncio.sleep(0)
+    return release, holder, waiter
+
+
 async def test_never_more_in_flight_than_the_limit() -> None:
     limiter = AdaptiveLimiter(3)
     release, seen = asyncio.Event(), list[int]()
@@ -98,11 +110,7 @@ async def test_rate_limit_spaces_requests() -> None:
 
 async def test_a_cancelled_waiter_gives_nothing_back_it_did_not_take() -> None:
     limiter = AdaptiveLimiter(1)
-    release, seen = asyncio.Event(), list[int]()
-    holder = asyncio.create_task(hold(limiter, release, seen))
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(hold(limiter, release, seen))
-    await asyncio.sleep(0)
+    release, holder, waiter = await holder_and_waiter(limiter)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
@@ -123,11 +131,7 @@ async def test_a_waiter_cancelled_while_a_slot_is_released_loses_no_slot() -> No
     # A repository's failed page cancels its other requests (some waiting here) while other repositories'
     # requests release slots in the same turn of the loop: the cancelled waiter must not be handed one.
     limiter = AdaptiveLimiter(1)
-    release, seen = asyncio.Event(), list[int]()
-    holder = asyncio.create_task(hold(limiter, release, seen))
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(hold(limiter, release, seen))
-    await asyncio.sleep(0)
+    release, holder, waiter = await holder_and_waiter(limiter)
     release.set()  # the holder releases first in the next turn...
     waiter.cancel()  # ...while the waiter's cancellation is still pending
     results = await asyncio.gather(holder, waiter, return_exceptions=True)
