@@ -12,11 +12,17 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from hypothesis import settings
 
 from pipeline.embedded_db import EmbeddedPostgres
 from pipeline.migrate import upgrade_to_head_async
 from pipeline.store import Store
 from tests import pg
+
+# Property tests assert behaviour, not speed: a per-example deadline only measures how loaded the machine is
+# (a 200 ms default failed a pagination property on a busy CI host).
+settings.register_profile("swr-etl", deadline=None)
+settings.load_profile("swr-etl")
 
 
 @pytest.fixture(scope="session")
