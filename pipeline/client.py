@@ -200,6 +200,8 @@ class SwrClient:
             # After a stop nothing new is sent; requests already sent finish and their pages are kept.
             if self._stopping():
                 raise stopped()
+            if self._auth_failure is not None:  # refused while this request waited for its slot
+                raise self._auth_failure
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
             try:
