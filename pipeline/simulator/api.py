@@ -40,6 +40,8 @@ def list_namespaces(data: Dataset, raw_query: str) -> web.Response:
 def list_repos(data: Dataset, raw_query: str, region: str) -> web.Response:
     """GET /v2/manage/repos: fuzzy namespace/name filters, ordering, offset paging with Content-Range."""
     q = repos_query(raw_query)
+    if q.namespace in data.forbidden_namespaces:
+        raise ForbiddenRepositoryError(f"namespace {q.namespace}")
     matches = [
         r
         for r in data.repos
@@ -107,7 +109,7 @@ class SyncJobPages:
             raise NotFoundError(f"{what} not found: {namespace}/{name}")
         if key in self.data.broken:
             raise BrokenRepositoryError(f"{namespace}/{name}")
-        if key in self.data.forbidden:
+        if key in self.data.forbidden or namespace in self.data.forbidden_namespaces:
             raise ForbiddenRepositoryError(f"{namespace}/{name}")
         return repo
 

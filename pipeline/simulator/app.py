@@ -154,6 +154,8 @@ async def _blocking_fault(
 
 def _call(state: SimulatorState, target: Target) -> web.Response:
     legacy = state.config.legacy_errors
+    if state.config.no_permission:
+        return swr_error(403, "no permission on SWR", legacy=legacy)
     try:
         if target.endpoint == "sync_job":
             # '$' stands for '/' in the path; bodies carry the real name.

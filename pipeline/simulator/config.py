@@ -52,6 +52,8 @@ class SimulatorConfig:
     unknown_status: float = 0.0
     lying_repos: int = 0
     forbidden_repos: int = 0
+    forbidden_namespaces: int = 0
+    no_permission: bool = False
     deleting_repos: int = 0
     deleted_jobs: int = 3
     absurd_total_repos: int = 0
@@ -59,8 +61,9 @@ class SimulatorConfig:
     token_expires_after: int | None = None
 
     def __post_init__(self) -> None:
-        counts = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
-        for name in ("namespaces", "repos_per_namespace", "deleted_jobs", *counts):
+        repos = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
+        counts = ("namespaces", "repos_per_namespace", "forbidden_namespaces", "deleted_jobs")
+        for name in (*counts, *repos):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.max_jobs_per_repo < 1:
@@ -149,6 +152,10 @@ _HELP: dict[str, str] = {
     "unknown_status": "fraction of jobs with a status outside the documented list",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
     "forbidden_repos": "repositories whose sync_job answers 403 SVCSTG.SWR.4030170 (no permission)",
+    "forbidden_namespaces": "namespaces (listed, never the first) whose ListReposDetails and sync_job"
+    " answer 403 SVCSTG.SWR.4030170",
+    "no_permission": "credentials accepted but no SWR permission: every SWR call answers 403"
+    " SVCSTG.SWR.4030170",
     "deleting_repos": "repositories whose oldest --deleted-jobs jobs are deleted once a page past the first"
     " is asked for (offsets shift between pages)",
     "deleted_jobs": "jobs deleted from each --deleting-repos repository",

@@ -52,6 +52,7 @@ class Dataset:
     broken: set[tuple[str, str]] = field(default_factory=set)
     lying: dict[tuple[str, str], str] = field(default_factory=dict)
     forbidden: set[tuple[str, str]] = field(default_factory=set)  # sync_job answers 403
+    forbidden_namespaces: set[str] = field(default_factory=set)  # ListReposDetails and sync_job answer 403
     deleting: set[tuple[str, str]] = field(default_factory=set)  # lose their oldest jobs mid-crawl
     absurd: set[tuple[str, str]] = field(default_factory=set)  # claim config.absurd_total jobs
     deleted: list[int] = field(default_factory=list)  # ids of the jobs deleted so far
@@ -254,6 +255,9 @@ def _pick_fault_repos(config: SimulatorConfig, data: Dataset) -> None:
     data.deleting = set(several[: config.deleting_repos])
     rest = [k for k in rest if k not in data.deleting]
     data.absurd = set(rest[: config.absurd_total_repos])
+    names = [ns.name for ns in data.namespaces[1:]]  # "acme" stays readable, so examples keep working
+    rng.shuffle(names)
+    data.forbidden_namespaces = set(names[: config.forbidden_namespaces])
 
 
 def delete_oldest(data: Dataset, repo: Repo, count: int) -> None:

@@ -74,6 +74,10 @@ class SimulatorState:
         """Repositories whose sync_job answers 403 SVCSTG.SWR.4030170."""
         return sorted(self.data.forbidden)
 
+    def forbidden_namespaces(self) -> list[str]:
+        """Namespaces whose ListReposDetails and sync_job answer 403 SVCSTG.SWR.4030170."""
+        return sorted(self.data.forbidden_namespaces)
+
     def deleting_repositories(self) -> list[tuple[str, str]]:
         """Repositories that will lose their oldest jobs once a page past the first is asked for."""
         return sorted(self.data.deleting)

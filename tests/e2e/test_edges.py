@@ -156,3 +156,46 @@ async def test_jobs_deleted_between_pages_are_never_a_gap_reported_ok(database_u
     rereads = sum(pages_bound(jobs[repo]) for repo in deleting)
     assert stats["requests_by_endpoint"]["sync_job"] <= sum(pages_bound(n) for n in jobs.values()) + rereads
     assert took < 20
+
+
+async def test_a_forbidden_namespace_fails_alone(database_url: str) -> None:
+    config = dataclasses.replace(DATASET, forbidden_namespaces=1)
+    async with running_simulator(config) as sim:
+        truth, [namespace] = sim.ground_truth(), sim.state.forbidden_namespaces()
+        result = await run_cli("crawl", env=crawl_env(sim, database_url))
+
+    assert result.code == 3, result.stderr[-2000:]
+    hidden = [(ns, repo) for ns, repo in sim.repositories() if ns == namespace]
+    await assert_repos_equal_truth(database_url, truth, hidden)
+    failed = await issues(database_url, 1, "failed")
+    assert failed.keys() == {(namespace, "*")}
+    assert failed[(namespace, "*")]["error_code"] == "SVCSTG.SWR.4030170"
+
+
+async def test_credentials_without_swr_permission_are_refused_on_discovery(database_url: str) -> None:
+    async with running_simulator(dataclasses.replace(DATASET, no_permission=True)) as sim:
+        result = await run_cli("crawl", env=crawl_env(sim, database_url))
+        stats = sim.stats()
+
+    assert result.code == 1, result.stderr[-2000:]
+    [line] = result.stdout.splitlines()
+    assert "— token authentication failed (HTTP 403 SVCSTG.SWR.4030170" in line
+    assert "may not read SWR" in line
+    assert stats["requests_total"] == 1  # ListNamespaces names no resource: its 403 is the credentials'
+
+
+async def test_a_403_on_every_repository_is_the_credentials(database_url: str) -> None:
+    async with running_simulator(dataclasses.replace(DATASET, no_permission=True)) as sim:
+        every = ",".join(f"{ns}/{repo}" for ns, repo in sim.repositories())
+        few = ",".join(f"{ns}/{repo}" for ns, repo in sim.repositories()[:3])
+        many = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=every))
+        requests_for_many = sim.stats()["requests_total"]
+        three = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=few))
+
+    for result in (many, three):
+        assert result.code == 1, result.stderr[-2000:]
+        assert "— token authentication failed (HTTP 403 SVCSTG.SWR.4030170" in result.stdout
+    # Forty repositories: the first ten refusals with no other answer end the run; those already sent
+    # still answer.
+    assert requests_for_many <= 10 + CONCURRENCY
+    assert len(await issues(database_url, 2, "failed")) == 3  # three: each refused, then the verdict

@@ -97,3 +97,31 @@ async def test_a_token_expires_after_n_requests(
         fresh = [(await get(http, sim.url, page, {"X-Auth-Token": token}))[0] for _ in range(4)]
         assert fresh == [200, 200, 200, 401]
         assert sim.stats()["auth_failures"] == 4
+
+
+async def test_forbidden_namespaces_refuse_their_listing_and_their_repositories(
+    make_simulator: MakeSimulator, http: aiohttp.ClientSession
+) -> None:
+    async with make_simulator(forbidden_namespaces=1) as sim:
+        [namespace] = sim.state.forbidden_namespaces()
+        assert namespace != "acme"
+        status, _, body = await get(http, sim.url, f"/v2/manage/repos?filter=namespace::{namespace}")
+        assert (status, orjson.loads(body)["error_code"]) == (403, "SVCSTG.SWR.4030170")
+        assert (await get(http, sim.url, "/v2/manage/repos?filter=namespace::acme"))[0] == 200
+        repo = next(r for ns, r in sim.repositories() if ns == namespace)
+        page = sync_job_path(namespace, repo, "filter=limit::5|offset::0")
+        assert (await get(http, sim.url, page))[0] == 403
+        status, _, body = await get(http, sim.url, "/v2/manage/namespaces?filter=mode::visible")
+        assert namespace in {ns["name"] for ns in orjson.loads(body)["namespaces"]}  # still listed
+
+
+async def test_no_permission_refuses_every_swr_call(
+    make_simulator: MakeSimulator, http: aiohttp.ClientSession
+) -> None:
+    async with make_simulator(no_permission=True) as sim:
+        paths = ["/v2/manage/namespaces", "/v2/manage/repos?filter=limit::5|offset::0"]
+        paths.append(sync_job_path("acme", "team/app", "filter=limit::5|offset::0"))
+        for path in paths:
+            status, _, body = await get(http, sim.url, path)
+            assert (status, orjson.loads(body)["error_code"]) == (403, "SVCSTG.SWR.4030170")
+        assert (await get(http, sim.url, paths[0], {}))[0] == 401  # credentials are still checked first
