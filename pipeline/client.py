@@ -19,6 +19,7 @@ from pipeline.domain import JobPage, Repository
 from pipeline.errors import (
     ApiError,
     AuthError,
+    Forbidden,
     Interrupted,
     RetriesExhausted,
     RetryableError,
@@ -40,6 +41,9 @@ RETRY_AFTER_MARGIN_S = 0.01
 # per user), and is not charged to the request's retry budget; but a request gives up all the same once it
 # has been sent this many times its budget.
 PACED_TRIES_FACTOR = 10
+# A 403 naming one resource fails that resource; this many of them before any other answer means the
+# credentials may not read SWR at all (an IAM user without the read role): the run ends there.
+FORBIDDEN_BEFORE_ANY_ANSWER = 10
 
 
 def client_timeout(http: HttpSettings) -> aiohttp.ClientTimeout:
@@ -70,6 +74,7 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
+    forbidden: int = 0  # 403s on calls naming one resource
 
 
 class SwrClient:
@@ -104,6 +109,8 @@ class SwrClient:
         self.stats = ClientStats()
         self._auth_failure: AuthError | None = None
         self._successes: Counter[str] = Counter()  # answers that got through, per API
+        self._other_answers = 0  # answers that were not a 403 (any status)
+        self._last_forbidden: Forbidden | None = None
 
     async def fetch_job_page(self, repo: Repository, offset: int, limit: int, order: str = "asc") -> JobPage:
         """One ShowSyncJob page of a repository."""
@@ -113,7 +120,7 @@ class SwrClient:
         def decode(status: int, headers: Mapping[str, str], body: bytes) -> JobPage:
             return sansio.decode_job_page(status, headers, body, offset=offset, limit=limit)
 
-        return await self.call("ShowSyncJob", path, query, decode)
+        return await self.call("ShowSyncJob", path, query, decode, names_resource=True)
 
     async def list_namespaces(self) -> list[str]:
         """Every namespace the credentials can see (ListNamespaces is not paged).
@@ -126,11 +133,22 @@ class SwrClient:
     async def list_repos_page(self, limit: int, offset: int, namespace: str | None) -> sansio.ReposPage:
         """One ListReposDetails page (namespace matched fuzzily by the API)."""
         query = sansio.repos_query(limit, offset, namespace=namespace)
-        return await self.call("ListReposDetails", sansio.REPOS_PATH, query, sansio.decode_repos_page)
+        named = namespace is not None  # a 403 then refuses that namespace only
+        return await self.call(
+            "ListReposDetails", sansio.REPOS_PATH, query, sansio.decode_repos_page, names_resource=named
+        )
 
-    async def call(self, api: str, path: str, query: str, decode: Decoder[T]) -> T:
+    def refused_everything(self) -> AuthError | None:
+        """The credentials' refusal when every call answered so far was a 403 (else None)."""
+        if self._last_forbidden is None or self._other_answers:
+            return None
+        return self._auth.refused(self._last_forbidden)
+
+    async def call(
+        self, api: str, path: str, query: str, decode: Decoder[T], *, names_resource: bool = False
+    ) -> T:
         """Send GET path?query (a call of `api`) until it decodes, a non-retryable error, or the retries run
-        out."""
+        out. A 403 on a call ``names_resource`` (one repository or namespace) fails only that call."""
         url = URL(self._endpoint + path + (f"?{query}" if query else ""), encoded=True)
         attempt, tries, refreshed = 0, 0, False  # attempts charged to the budget; tries: every one sent
         progress = self._successes[api]
@@ -139,7 +157,9 @@ class SwrClient:
             if self._auth_failure is not None:
                 raise self._auth_failure
             try:
-                return await self._attempt(api, url, decode)
+                return await self._attempt(api, url, decode, names_resource)
+            except Forbidden as forbidden:
+                raise self._on_forbidden(forbidden) from None
             except _Unauthorized as unauthorized:
                 if not refreshed and await self._auth.refresh(unauthorized.sent):
                     # One credential refresh is not counted against the budget (the request was sent).
@@ -165,12 +185,23 @@ class SwrClient:
                 self.stats.retries += 1
                 await self._sleep(delay)
 
-    async def _attempt(self, api: str, url: URL, decode: Decoder[T]) -> T:
+    def _on_forbidden(self, error: Forbidden) -> SwrEtlError:
+        """One resource refused; the credentials are, once every one of the first calls was refused."""
+        self.stats.forbidden += 1
+        self._last_forbidden = error
+        if not self._other_answers and self.stats.forbidden >= FORBIDDEN_BEFORE_ANY_ANSWER:
+            self._auth_failure = self._auth_failure or self._auth.refused(error)
+            return self._auth_failure
+        return error
+
+    async def _attempt(self, api: str, url: URL, decode: Decoder[T], names_resource: bool) -> T:
         # Credentials are added once a slot is held: an X-Sdk-Date signed before a long wait could be stale.
         async with self._limiter.slot():
             # After a stop nothing new is sent; requests already sent finish and their pages are kept.
             if self._stopping():
                 raise stopped()
+            if self._auth_failure is not None:  # refused while this request waited for its slot
+                raise self._auth_failure
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
             try:
@@ -180,7 +211,14 @@ class SwrClient:
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         if status in (401, 403):
-            raise _Unauthorized(sansio.decode_error(status, resp_headers, body), headers)
+            refusal = sansio.decode_error(status, resp_headers, body)
+            # SWR's 403 for one repository or namespace (SVCSTG.SWR.4030170) is about that resource; a
+            # gateway's 403 or a 403 on discovery is about the credentials.
+            if names_resource and isinstance(refusal, Forbidden) and not _from_gateway(refusal):
+                raise refusal
+            self._other_answers += 1
+            raise _Unauthorized(refusal, headers)
+        self._other_answers += 1
         result = decode(status, resp_headers, body)
         self._successes[api] += 1
         self._limiter.on_success()
@@ -210,6 +248,10 @@ class SwrClient:
 def stopped() -> Interrupted:
     """What a request not sent because the run is stopping raises (the run maps it to its signal)."""
     return Interrupted("a stop request", 143)
+
+
+def _from_gateway(error: ApiError) -> bool:
+    return (error.code or "").startswith("APIGW.")
 
 
 def _throttled(error: SwrEtlError) -> bool:

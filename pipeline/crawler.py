@@ -1,11 +1,16 @@
 """Fan out over a source's repositories: each is paged (first page, then the rest concurrently) under the
-client's global bound on requests in flight, and its pages go to the writer's bounded queue."""
+client's global bound on requests in flight, and its pages go to the writer's bounded queue.
+
+Discovery and the repository workers are tasks of one TaskGroup: a fatal error in any of them (refused
+credentials, a bug) cancels the others at once, so nothing is left waiting on a queue nobody serves.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import discovery
@@ -22,8 +27,9 @@ from pipeline.errors import (
     SwrEtlError,
 )
 from pipeline.logs import get_logger
-from pipeline.pagination import PagePlanner
+from pipeline.pagination import TOTAL_SHRANK, PagePlanner
 from pipeline.settings import HttpSettings, SourceSettings
+from pipeline.tasks import owned_tasks
 from pipeline.writer import Item, PageBatch, RepoOutcome
 
 log = get_logger(__name__)
@@ -38,8 +44,13 @@ SUSPICIOUS_FLAGS = frozenset(
         "no_content_range",
         "offset_mismatch",
         "total_unstable",
+        "total_shrank",
+        "implausible_total",
     }
 )
+# A repository whose total shrank while it was paged (jobs deleted: later offsets skipped some) is read
+# again from offset 0, at most this many times; a pass with a steady total has no gap.
+MAX_REREADS = 2
 # 404 with this gateway code means our path is wrong, not that the repository is gone.
 ROUTE_NOT_FOUND = "APIGW.0101"
 
@@ -78,17 +89,21 @@ class SourceCrawler:
         self._stopping = stopping
 
     async def run(self) -> None:
-        """Discover and crawl every repository; repositories fail alone, auth failures abort."""
-        repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=self._http.repos_in_flight)
-        workers = [asyncio.create_task(self._worker(repos)) for _ in range(self._http.repos_in_flight)]
-        try:
-            with contextlib.suppress(Interrupted):  # stopping: the workers finish what they hold
-                await self._discover_into(repos)
-            for _ in workers:
-                await repos.put(None)
-            await asyncio.gather(*workers)
-        finally:
-            await _cancel_all(workers)
+        """Discover and crawl every repository; repositories fail alone, a fatal error ends every task."""
+        workers = self._http.repos_in_flight
+        repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=workers)
+        async with owned_tasks() as group:
+            for _ in range(workers):
+                group.create_task(self._worker(repos))
+            group.create_task(self._discover_then_close(repos, workers))
+        if (refusal := self._client.refused_everything()) is not None:
+            raise refusal  # every answer was a 403: the credentials may not read SWR at all
+
+    async def _discover_then_close(self, repos: asyncio.Queue[Repository | None], workers: int) -> None:
+        with contextlib.suppress(Interrupted):  # stopping: the workers finish what they hold
+            await self._discover_into(repos)
+        for _ in range(workers):
+            await repos.put(None)
 
     async def _discover_into(self, repos: asyncio.Queue[Repository | None]) -> None:
         source = self._source
@@ -141,14 +156,37 @@ class SourceCrawler:
         await self._queue.put(outcome)
 
     async def _page_through(self, repo: Repository) -> RepoOutcome:
-        limit = self._http.page_size
-        planner = PagePlanner(limit, max_requests=self._http.max_requests_per_repo)
-        seen: set[int] = set()
-        seen_rejects: set[str] = set()  # a repeated page must not store (and count) its rejects twice
-        problems: set[str] = set()
-        total: int | None = None
-        tasks: dict[asyncio.Task[JobPage], int] = {}
+        """Read the repository from offset 0; read it again when its total shrank while it was paged."""
+        reading = _Reading()
+        for reread in range(MAX_REREADS + 1):
+            if reread:
+                log.info("repo_reread", repo=repo.full_name, reread=reread, total=reading.total)
+            planner = PagePlanner(self._http.page_size, max_requests=self._http.max_requests_per_repo)
+            problems = await self._read_pass(repo, planner, reading)
+            if TOTAL_SHRANK not in planner.flags:
+                break
+        # The last pass decides: a steady one has no gap, whatever the earlier ones met.
+        flags = sorted((problems | set(planner.flags)) & SUSPICIOUS_FLAGS)
+        seen = reading.seen
+        return RepoOutcome(
+            region=self._source.region,
+            repo=repo,
+            status="flagged" if flags else "ok",
+            total=reading.total,
+            jobs_seen=len(seen),
+            max_job_id=max(seen) if seen else None,
+            message=", ".join(flags) if flags else None,
+            detail=(
+                {"flags": flags, "planner_flags": list(planner.flags), "rereads": reread} if flags else None
+            ),
+        )
 
+    async def _read_pass(self, repo: Repository, planner: PagePlanner, reading: _Reading) -> set[str]:
+        """Fetch the pages the planner asks for until it is done; the page problems met on the way."""
+        limit = planner.limit
+        tasks: dict[asyncio.Task[JobPage], int] = {}
+        problems: set[str] = set()
+        passed = _Reading()  # this pass's own ids: a page is new to the planner if new to this pass
         stopped: Interrupted | None = None
 
         def spawn(offsets: list[int]) -> None:
@@ -169,33 +207,20 @@ class SourceCrawler:
                         stopped = failure  # the pages already on their way are still taken
                         continue
                     page = task.result()
-                    fresh = [job for job in page.jobs if job.id not in seen]
-                    seen.update(job.id for job in fresh)
-                    rejects = [r for r in page.rejects if r.raw not in seen_rejects]
-                    seen_rejects.update(r.raw for r in rejects)
+                    new_jobs, new_rejects = passed.take(page)
+                    fresh, rejects = reading.take(page)
                     problems.update(page_problems(page))
-                    page_total = page.content_range.total if page.content_range else None
-                    total = page_total if page_total is not None else total
                     await self._hand_over(repo, fresh, rejects)
-                    new_items = len(fresh) + len(rejects)
-                    count = page.content_range.count if page.content_range else None
-                    spawn(planner.on_page(offset, page.item_count, new_items, page_total, count=count))
+                    cr = page.content_range
+                    total, count = (cr.total, cr.count) if cr else (None, None)
+                    new_items = len(new_jobs) + len(new_rejects)  # a reject has no usable id: new
+                    spawn(planner.on_page(offset, page.item_count, new_items, total, count=count))
         finally:
             # A failed page ends the repository: no further requests for it, and none left behind.
             await _cancel_all(tasks)
         if stopped is not None:
             raise stopped
-        flags = sorted((problems | set(planner.flags)) & SUSPICIOUS_FLAGS)
-        return RepoOutcome(
-            region=self._source.region,
-            repo=repo,
-            status="flagged" if flags else "ok",
-            total=total,
-            jobs_seen=len(seen),
-            max_job_id=max(seen) if seen else None,
-            message=", ".join(flags) if flags else None,
-            detail={"flags": flags, "planner_flags": list(planner.flags)} if flags else None,
-        )
+        return problems
 
     async def _hand_over(self, repo: Repository, fresh: list[SyncJob], rejects: list[Reject]) -> None:
         stats = self._stats
@@ -223,6 +248,26 @@ class SourceCrawler:
                 self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
             )
         )
+
+
+@dataclass
+class _Reading:
+    """What has been read of one repository: job ids, rejects (a repeated page must not store or count its
+    rejects twice) and the latest total reported."""
+
+    seen: set[int] = field(default_factory=set)
+    seen_rejects: set[str] = field(default_factory=set)
+    total: int | None = None
+
+    def take(self, page: JobPage) -> tuple[list[SyncJob], list[Reject]]:
+        """The page's jobs and rejects not read before (now read)."""
+        fresh = [job for job in page.jobs if job.id not in self.seen]
+        self.seen.update(job.id for job in fresh)
+        rejects = [r for r in page.rejects if r.raw not in self.seen_rejects]
+        self.seen_rejects.update(r.raw for r in rejects)
+        if page.content_range is not None:
+            self.total = page.content_range.total
+        return fresh, rejects
 
 
 async def _cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:

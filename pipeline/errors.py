@@ -78,6 +78,10 @@ class NotFound(ApiError, RepositoryError):
     """404: the namespace or repository no longer exists (counted as gone, not failed)."""
 
 
+class Forbidden(ApiError, RepositoryError):
+    """403 on a call naming one repository or namespace: the credentials may not read that resource."""
+
+
 class RetriesExhausted(RepositoryError):
     """A request still failed after every retry."""
 
@@ -111,7 +115,8 @@ class ConfigError(FatalError):
 
 
 class AuthError(ApiError, FatalError):
-    """401/403 that survived a credential refresh: the credentials are wrong or lack permission."""
+    """The credentials themselves are refused: a 401 that survived a refresh, or a 403 on a call naming no
+    resource (discovery), or a 403 on every call so far."""
 
     exit_code = 1
 

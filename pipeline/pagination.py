@@ -4,7 +4,12 @@ Pure and synchronous. The crawler asks for offset 0, reports every page with ``o
 offsets it gets back (concurrently, under its global bound) until ``done``. The API's largest page size is
 undocumented and the server may serve fewer items than ``limit``, so the planner advances by the items that
 actually arrived and never trusts ``limit`` alone; a lying Content-Range can only cost a bounded number of
-requests (``cap``), and every oddity it sees is reported in ``flags``.
+requests, and every oddity it sees is reported in ``flags``.
+
+Offsets are planned lazily, whatever total the header claims: a repository may cost at most 2 requests
+per page that brought items, plus a few (``FEW_REQUESTS``), so a total of 10^12 over 30 real jobs costs a
+handful of requests and no memory, and an honest repository still has its pages fetched concurrently
+(each page that arrives allows two more). An empty page inside the total marks the end of the data.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ __all__ = ["DEFAULT_MAX_EXTENSIONS", "DEFAULT_MAX_REQUESTS", "PagePlanner"]
 
 DEFAULT_MAX_REQUESTS = 10_000
 DEFAULT_MAX_EXTENSIONS = 5
+FEW_REQUESTS = 10
 
 # Flags, in the order they are first raised.
 NO_CONTENT_RANGE = "no_content_range"
 COUNT_MISMATCH = "count_mismatch"
 TOTAL_CHANGED = "total_changed"
 TOTAL_UNSTABLE = "total_unstable"
+TOTAL_SHRANK = "total_shrank"  # jobs were deleted while paging: later offsets may have skipped some
+IMPLAUSIBLE_TOTAL = "implausible_total"  # more pages than the request ceiling allows
 SHORT_OF_TOTAL = "short_of_total"
 REPEATED_PAGE = "repeated_page"
 OVERLAPPING_PAGE = "overlapping_page"
@@ -49,6 +57,9 @@ class PagePlanner:
         self._outstanding: set[int] = set()
         self._received: dict[int, int] = {}  # offset -> item count of every page reported
         self._frontier = 0  # end of everything received or planned so far
+        self._end: int | None = None  # lowest offset inside the total that came back empty
+        self._served_pages = 0  # pages that brought at least one item
+        self._pending: list[int] = []  # gap fills wanted while the budget had no room
         self._flags: dict[str, None] = {}  # an ordered set
         self._cap = self.ceiling
         self._cap_derived = False
@@ -81,7 +92,7 @@ class PagePlanner:
         """The first request: offset 0 (its answer reveals the total and the server's page size)."""
         if self.requests_made:
             raise RuntimeError("first_offsets() called twice")
-        return self._hand_out([0])
+        return self._hand_out([0], extend=False)
 
     def on_page(
         self, offset: int, item_count: int, new_ids: int, total: int | None, *, count: int | None = None
@@ -96,6 +107,7 @@ class PagePlanner:
             raise ValueError(f"offset {offset} was not requested or was already reported")
         self._outstanding.discard(offset)
         self._received[offset] = item_count
+        self._served_pages += item_count > 0
         self._frontier = max(self._frontier, offset + item_count)
         self._note_header(item_count, total, count)
         if self.page_size is None:
@@ -108,8 +120,7 @@ class PagePlanner:
             return []
         if new_ids < item_count:
             self._flag(OVERLAPPING_PAGE)
-        wanted = self._follow_ups(offset, item_count)
-        return self._hand_out(wanted)
+        return self._hand_out(self._follow_ups(offset, item_count), extend=item_count > 0)
 
     # --- internals ---------------------------------------------------------------------------------
 
@@ -121,6 +132,8 @@ class PagePlanner:
             return
         if self.total is not None and total != self.total:
             self._flag(TOTAL_CHANGED)
+            if total < self.total:
+                self._flag(TOTAL_SHRANK)
         if total > self._max_total and self.total is not None:
             self.extensions += 1
         self.total = total
@@ -131,6 +144,8 @@ class PagePlanner:
         if self.total is None:
             return
         pages = math.ceil(self._max_total / (self.page_size or self.limit))
+        if pages > self.ceiling:
+            self._flag(IMPLAUSIBLE_TOTAL)
         floor = self._cap if self._cap_derived else self.requests_made
         self._cap = min(self.ceiling, max(floor, 2 * pages + 10))
         self._cap_derived = True
@@ -149,23 +164,24 @@ class PagePlanner:
         if item_count == 0:
             if offset < self.total:
                 self._flag(SHORT_OF_TOTAL)
+                self._end = offset if self._end is None else min(self._end, offset)
             return []
-        wanted = []
         expected = min(size, self.total - offset)
         if item_count < expected and not self._covered(offset + item_count):
-            wanted.append(offset + item_count)  # gap fill: the server served less than a page
-        frontier = max([self._frontier, *(o + size for o in wanted)])
-        return wanted + self._extend_to_total(frontier, size)
+            return [offset + item_count]  # gap fill: the server served less than a page
+        return []
 
-    def _extend_to_total(self, frontier: int, size: int) -> list[int]:
-        """Offsets from the end of what is received or planned up to the total, one page apart."""
+    def _extend_to_total(self, frontier: int, size: int) -> range:
+        """Offsets from the end of what is received or planned up to the total (or the end an empty page
+        showed), one page apart; a lazy range, never materialised beyond what the budget hands out."""
         assert self.total is not None
-        if frontier >= self.total:
-            return []
+        end = self.total if self._end is None else min(self.total, self._end)
+        if frontier >= end:
+            return range(0)
         if self.extensions > self.max_extensions:
             self._flag(TOTAL_UNSTABLE)  # a total that keeps growing is not chased forever
-            return []
-        return list(range(frontier, self.total, size))
+            return range(0)
+        return range(frontier, end, size)
 
     def _covered(self, position: int) -> bool:
         """Whether a page received or in flight already spans ``position``.
@@ -181,18 +197,38 @@ class PagePlanner:
                 return True
         return False
 
-    def _hand_out(self, offsets: list[int]) -> list[int]:
-        fresh = [o for o in offsets if o not in self._requested]
-        room = max(0, self.cap - self.requests_made)
-        if len(fresh) > room:
-            self._flag(REQUEST_CAP_REACHED)
-            fresh = fresh[:room]
-        self._requested.update(fresh)
-        self._outstanding.update(fresh)
-        self.requests_made += len(fresh)
-        if self.page_size is not None:  # offset 0's span is unknown until it answers
-            self._frontier = max([self._frontier, *(o + self.page_size for o in fresh)])
+    def _hand_out(self, offsets: list[int], *, extend: bool) -> list[int]:
+        """Hand out what the budget allows: gap fills waiting for room, ``offsets``, then (``extend``) the
+        next pages towards the total; what does not fit waits for the pages in flight to make room."""
+        room = self._room()
+        wanted = [o for o in dict.fromkeys([*self._pending, *offsets]) if o not in self._requested]
+        fresh, self._pending = wanted[:room], wanted[room:]
+        self._record(fresh)
+        if extend and self.total is not None and len(fresh) < room:
+            size = self.page_size or self.limit
+            more = [o for o in self._extend_to_total(self._frontier, size)[: room - len(fresh)]]
+            self._record(more)
+            fresh += more
+        if not self._outstanding and (self._pending or self._more_to_extend()):
+            self._flag(REQUEST_CAP_REACHED)  # nothing in flight will make room: this is where it ends
         return fresh
+
+    def _room(self) -> int:
+        """Requests still allowed: within the cap, and at most 2 per page that brought items + a few."""
+        budget = min(self.cap, 2 * self._served_pages + FEW_REQUESTS)
+        return max(0, budget - self.requests_made)
+
+    def _more_to_extend(self) -> bool:
+        if self.total is None or self.extensions > self.max_extensions:
+            return False
+        return len(self._extend_to_total(self._frontier, self.page_size or self.limit)) > 0
+
+    def _record(self, offsets: list[int]) -> None:
+        self._requested.update(offsets)
+        self._outstanding.update(offsets)
+        self.requests_made += len(offsets)
+        if self.page_size is not None:  # offset 0's span is unknown until it answers
+            self._frontier = max([self._frontier, *(o + self.page_size for o in offsets)])
 
     def _flag(self, name: str) -> None:
         self._flags.setdefault(name, None)

@@ -26,6 +26,7 @@ from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
+from pipeline.tasks import owned_tasks
 from pipeline.writer import Item, Writer
 
 log = get_logger(__name__)
@@ -273,17 +274,10 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
 async def _crawl_sources(
     settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
 ) -> None:
-    tasks = [
-        asyncio.create_task(_crawl_source(settings, source, queue, stats, stop))
-        for source in settings.sources
-    ]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        # One source's fatal failure ends the run: the other sources must not crawl on unseen.
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    # One source's fatal failure ends the run: the other sources must not crawl on unseen.
+    async with owned_tasks() as group:
+        for source in settings.sources:
+            group.create_task(_crawl_source(settings, source, queue, stats, stop))
 
 
 async def _crawl_source(

@@ -292,6 +292,8 @@ def decode_error(
     request_id = request_id or header(headers, "X-Request-Id")
     if status == 400:
         return errors.BadRequest(status, code, message, request_id=request_id)
+    if status == 403:
+        return errors.Forbidden(status, code, message, request_id=request_id)
     if status == 404:
         return errors.NotFound(status, code, message, request_id=request_id)
     if status in (408, 429) or 500 <= status < 600:

@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from pipeline.simulator.dataset import Dataset
+from pipeline.simulator.config import SimulatorConfig
+from pipeline.simulator.dataset import Dataset, delete_oldest
 from pipeline.simulator.query import namespaces_query, repos_query, sync_job_query
 from pipeline.simulator.records import Repo, format_timestamp, page_body
 from pipeline.simulator.responses import json_response
@@ -19,6 +20,10 @@ class NotFoundError(LookupError):
 
 class BrokenRepositoryError(RuntimeError):
     """A repository chosen by --broken-repos: its sync_job always answers 500."""
+
+
+class ForbiddenRepositoryError(PermissionError):
+    """A repository chosen by --forbidden-repos: its sync_job answers 403 SVCSTG.SWR.4030170."""
 
 
 def list_namespaces(data: Dataset, raw_query: str) -> web.Response:
@@ -35,6 +40,8 @@ def list_namespaces(data: Dataset, raw_query: str) -> web.Response:
 def list_repos(data: Dataset, raw_query: str, region: str) -> web.Response:
     """GET /v2/manage/repos: fuzzy namespace/name filters, ordering, offset paging with Content-Range."""
     q = repos_query(raw_query)
+    if q.namespace in data.forbidden_namespaces:
+        raise ForbiddenRepositoryError(f"namespace {q.namespace}")
     matches = [
         r
         for r in data.repos
@@ -82,11 +89,14 @@ def _repo_json(repo: Repo, region: str, total: int) -> dict[str, Any]:
 
 
 class SyncJobPages:
-    """ShowSyncJob over the dataset, with the --max-page-size cap and the lying-repository modes."""
+    """ShowSyncJob over the dataset, with the --max-page-size cap, the lying-repository modes, absurd totals
+    and jobs deleted between pages."""
 
-    def __init__(self, data: Dataset, max_page_size: int | None) -> None:
+    def __init__(self, data: Dataset, config: SimulatorConfig) -> None:
         self.data = data
-        self.max_page_size = max_page_size
+        self.max_page_size = config.max_page_size
+        self.absurd_total = config.absurd_total
+        self.deleted_jobs = config.deleted_jobs
         self.namespace_names = {ns.name for ns in data.namespaces}
         self._lie_counts: dict[tuple[str, str], int] = {}
 
@@ -99,12 +109,18 @@ class SyncJobPages:
             raise NotFoundError(f"{what} not found: {namespace}/{name}")
         if key in self.data.broken:
             raise BrokenRepositoryError(f"{namespace}/{name}")
+        if key in self.data.forbidden or namespace in self.data.forbidden_namespaces:
+            raise ForbiddenRepositoryError(f"{namespace}/{name}")
         return repo
 
     def page(self, repo: Repo, raw_query: str) -> web.Response:
         """One page: body and `Content-Range: offset-count/total` (lying if the repository does)."""
         q = sync_job_query(raw_query)
         limit = q.limit if self.max_page_size is None else min(q.limit, self.max_page_size)
+        key = (repo.namespace, repo.name)
+        if q.offset > 0 and key in self.data.deleting:  # once, between the first page and the next
+            self.data.deleting.discard(key)
+            delete_oldest(self.data, repo, self.deleted_jobs)
         raws = repo.raws
         total = len(raws)
         mode = self.data.lying.get((repo.namespace, repo.name)) if self.data.lying else None
@@ -118,6 +134,8 @@ class SyncJobPages:
         count, shown_total = len(items), total
         if mode is not None:
             count, shown_total = self._lie(mode, repo, count, total)
+        if key in self.data.absurd:
+            shown_total = max(self.absurd_total, q.offset + count)  # still a well-formed header
         return web.Response(
             body=page_body(items),
             content_type="application/json",

@@ -9,7 +9,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from pipeline.simulator.api import BrokenRepositoryError, NotFoundError, list_namespaces, list_repos
+from pipeline.simulator.api import (
+    BrokenRepositoryError,
+    ForbiddenRepositoryError,
+    NotFoundError,
+    list_namespaces,
+    list_repos,
+)
 from pipeline.simulator.auth import AuthFailure, authenticate, issue_token, wall_clock
 from pipeline.simulator.faults import FaultDecision, truncate_body
 from pipeline.simulator.introspection import handle_introspection
@@ -148,6 +154,8 @@ async def _blocking_fault(
 
 def _call(state: SimulatorState, target: Target) -> web.Response:
     legacy = state.config.legacy_errors
+    if state.config.no_permission:
+        return swr_error(403, "no permission on SWR", legacy=legacy)
     try:
         if target.endpoint == "sync_job":
             # '$' stands for '/' in the path; bodies carry the real name.
@@ -163,6 +171,8 @@ def _call(state: SimulatorState, target: Target) -> web.Response:
     except BrokenRepositoryError as exc:
         state.stats.faults["broken_repo"] += 1
         return swr_error(500, f"internal error on {exc}", legacy=legacy)
+    except ForbiddenRepositoryError as exc:
+        return swr_error(403, f"no permission on {exc}", legacy=legacy)
 
 
 def _unquote(segment: str) -> str:

@@ -28,6 +28,7 @@ class TokenStore:
         self._seed = seed
         self._issued = 0
         self._expiry: dict[str, float] = {}
+        self._uses: dict[str, int] = {}  # SWR requests each token authenticated
 
     def issue(self, now: float, ttl_s: float) -> str:
         """A new token valid for ttl_s seconds (0 gives an already-expired token)."""
@@ -41,6 +42,14 @@ class TokenStore:
         """True while the token is issued, unrevoked and unexpired."""
         expiry = self._expiry.get(token)
         return expiry is not None and now < expiry
+
+    def use(self, token: str, limit: int | None) -> bool:
+        """Count one request authenticated by `token`; False once it has served `limit` (it expired)."""
+        used = self._uses.get(token, 0)
+        if limit is not None and used >= limit:
+            return False
+        self._uses[token] = used + 1
+        return True
 
     def revoke_all(self) -> int:
         """Revoke every issued token (as a password change would); returns how many."""
@@ -63,7 +72,8 @@ def authenticate(config: SimulatorConfig, tokens: TokenStore, request: WireReque
     headers = request.headers
     token = headers.get("x-auth-token")
     if token is not None:
-        if hmac.compare_digest(token.encode(), config.token.encode()) or tokens.valid(token, now):
+        known = hmac.compare_digest(token.encode(), config.token.encode()) or tokens.valid(token, now)
+        if known and tokens.use(token, config.token_expires_after):
             return
         raise AuthFailure("the token is invalid, expired or revoked")
     authorization = headers.get("authorization")

@@ -51,13 +51,27 @@ class SimulatorConfig:
     bad_records: float = 0.0
     unknown_status: float = 0.0
     lying_repos: int = 0
+    forbidden_repos: int = 0
+    forbidden_namespaces: int = 0
+    no_permission: bool = False
+    deleting_repos: int = 0
+    deleted_jobs: int = 3
+    absurd_total_repos: int = 0
+    absurd_total: int = 10**12
+    token_expires_after: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("namespaces", "repos_per_namespace", "broken_repos", "lying_repos"):
+        repos = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
+        counts = ("namespaces", "repos_per_namespace", "forbidden_namespaces", "deleted_jobs")
+        for name in (*counts, *repos):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.max_jobs_per_repo < 1:
             raise ValueError("max_jobs_per_repo must be >= 1")
+        if not 0 <= self.absurd_total < 10**18:  # Content-Range numbers have at most 18 digits
+            raise ValueError("absurd_total must be between 0 and 10^18 - 1")
+        if self.token_expires_after is not None and self.token_expires_after < 0:
+            raise ValueError("token_expires_after must be >= 0")
         if self.max_page_size is not None and self.max_page_size < 1:
             raise ValueError("max_page_size must be >= 1")
         for kind in FAULT_KINDS:
@@ -137,6 +151,19 @@ _HELP: dict[str, str] = {
     "bad_records": "fraction of jobs served corrupted (missing/non-integer id, bad timestamp, wrong types)",
     "unknown_status": "fraction of jobs with a status outside the documented list",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
+    "forbidden_repos": "repositories whose sync_job answers 403 SVCSTG.SWR.4030170 (no permission)",
+    "forbidden_namespaces": "namespaces (listed, never the first) whose ListReposDetails and sync_job"
+    " answer 403 SVCSTG.SWR.4030170",
+    "no_permission": "credentials accepted but no SWR permission: every SWR call answers 403"
+    " SVCSTG.SWR.4030170",
+    "deleting_repos": "repositories whose oldest --deleted-jobs jobs are deleted once a page past the first"
+    " is asked for (offsets shift between pages)",
+    "deleted_jobs": "jobs deleted from each --deleting-repos repository",
+    "absurd_total_repos": "repositories whose Content-Range claims --absurd-total jobs (pages past the real"
+    " end are [])",
+    "absurd_total": "the total those repositories claim",
+    "token_expires_after": "every token (static or IAM-issued) answers 401 once it has authenticated this"
+    " many SWR requests (default: never)",
 }
 
 

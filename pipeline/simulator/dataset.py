@@ -51,6 +51,11 @@ class Dataset:
     regions: tuple[str, ...]
     broken: set[tuple[str, str]] = field(default_factory=set)
     lying: dict[tuple[str, str], str] = field(default_factory=dict)
+    forbidden: set[tuple[str, str]] = field(default_factory=set)  # sync_job answers 403
+    forbidden_namespaces: set[str] = field(default_factory=set)  # ListReposDetails and sync_job answer 403
+    deleting: set[tuple[str, str]] = field(default_factory=set)  # lose their oldest jobs mid-crawl
+    absurd: set[tuple[str, str]] = field(default_factory=set)  # claim config.absurd_total jobs
+    deleted: list[int] = field(default_factory=list)  # ids of the jobs deleted so far
     active: list[Job] = field(default_factory=list)  # recent waiting/running jobs the live clock advances
 
     def job_count(self) -> int:
@@ -242,4 +247,24 @@ def _pick_fault_repos(config: SimulatorConfig, data: Dataset) -> None:
     if len(lying) < config.lying_repos:
         lying += [k for k in keys if k not in lying][: config.lying_repos - len(lying)]
     data.lying = {key: LYING_MODES[i % len(LYING_MODES)] for i, key in enumerate(lying)}
-    data.broken = set([k for k in keys if k not in data.lying][: config.broken_repos])
+    rest = [k for k in keys if k not in data.lying]
+    data.broken, rest = set(rest[: config.broken_repos]), rest[config.broken_repos :]
+    data.forbidden, rest = set(rest[: config.forbidden_repos]), rest[config.forbidden_repos :]
+    # Repositories of several pages, so that a page past the first exists to trigger the deletion.
+    several = [k for k in rest if len(data.by_key[k].jobs) > config.deleted_jobs + 20]
+    data.deleting = set(several[: config.deleting_repos])
+    rest = [k for k in rest if k not in data.deleting]
+    data.absurd = set(rest[: config.absurd_total_repos])
+    names = [ns.name for ns in data.namespaces[1:]]  # "acme" stays readable, so examples keep working
+    rng.shuffle(names)
+    data.forbidden_namespaces = set(names[: config.forbidden_namespaces])
+
+
+def delete_oldest(data: Dataset, repo: Repo, count: int) -> None:
+    """Delete a repository's `count` oldest jobs: every later job moves `count` positions down."""
+    gone = {job.id for job in repo.jobs[:count]}
+    repo.jobs, repo.raws = repo.jobs[count:], repo.raws[count:]
+    for index, job in enumerate(repo.jobs):
+        job.index = index
+    data.active = [job for job in data.active if job.id not in gone]
+    data.deleted.extend(sorted(gone))

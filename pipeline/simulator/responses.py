@@ -15,6 +15,7 @@ PROXY_502 = (
 SWR_CODES = {
     400: ("SVCSTG.SWR.4000014", "Bad request"),
     401: ("SVCSTG.SWR.4010000", "Authorization failed or token expired"),
+    403: ("SVCSTG.SWR.4030170", "No permission"),
     404: ("SVCSTG.SWR.4040010", "Namespace or repository not found"),
     405: ("SVCSTG.SWR.4050000", "Method not allowed"),
     500: ("SVCSTG.SWR.5000001", "Internal server error"),

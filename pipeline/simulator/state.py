@@ -34,7 +34,7 @@ class SimulatorState:
         self.faults = FaultPlan(config)
         self.throttle = Throttle(config.rate_limit)
         self.tokens = TokenStore(config.seed)
-        self.sync_jobs = SyncJobPages(self.data, config.max_page_size)
+        self.sync_jobs = SyncJobPages(self.data, config)
         self.live = LiveClock(config, self.data, self.stats)
         self.retry_deadlines: dict[str, float] = {}  # request key -> monotonic time its Retry-After ends
         self._request_prefix = hashlib.md5(str(config.seed).encode(), usedforsecurity=False).hexdigest()[:16]
@@ -70,6 +70,26 @@ class SimulatorState:
         """Repositories whose Content-Range lies, with the mode of the lie."""
         return dict(self.data.lying)
 
+    def forbidden_repositories(self) -> list[tuple[str, str]]:
+        """Repositories whose sync_job answers 403 SVCSTG.SWR.4030170."""
+        return sorted(self.data.forbidden)
+
+    def forbidden_namespaces(self) -> list[str]:
+        """Namespaces whose ListReposDetails and sync_job answer 403 SVCSTG.SWR.4030170."""
+        return sorted(self.data.forbidden_namespaces)
+
+    def deleting_repositories(self) -> list[tuple[str, str]]:
+        """Repositories that will lose their oldest jobs once a page past the first is asked for."""
+        return sorted(self.data.deleting)
+
+    def deleted_jobs(self) -> list[int]:
+        """Ids of the jobs deleted so far (no longer in the ground truth)."""
+        return list(self.data.deleted)
+
+    def absurd_total_repositories(self) -> list[tuple[str, str]]:
+        """Repositories whose Content-Range claims --absurd-total jobs."""
+        return sorted(self.data.absurd)
+
     def reset_stats(self) -> None:
         """Zero counters, forget fault occurrences and Retry-After deadlines, refill the throttle."""
         self.stats.reset()
@@ -86,5 +106,8 @@ class SimulatorState:
             "max_jobs_in_a_repository": max((len(r.jobs) for r in self.data.repos), default=0),
             "broken_repositories": len(self.data.broken),
             "lying_repositories": len(self.data.lying),
+            "forbidden_repositories": len(self.data.forbidden),
+            "deleting_repositories": len(self.data.deleting),
+            "absurd_total_repositories": len(self.data.absurd),
             "corrupted_records": sum(1 for r in self.data.repos for j in r.jobs if j.defect is not None),
         }

@@ -113,7 +113,7 @@ INSERT INTO crawl_repositories AS r
     (region, namespace, repo_name, last_run_id, last_crawled_at, last_total, jobs_seen, max_job_id,
      last_status)
 SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status
-FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[])
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
     AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status)
 ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
     last_run_id = EXCLUDED.last_run_id, last_crawled_at = EXCLUDED.last_crawled_at,

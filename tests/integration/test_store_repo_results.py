@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from pipeline import errors
-from pipeline.domain import Repository
+from pipeline.domain import Repository, RunStats
 from pipeline.store import Store
 from pipeline.writer import RepoOutcome
 from tests.e2e.helpers import fetch
@@ -71,3 +71,19 @@ async def test_a_later_run_overwrites_state_but_keeps_the_highest_known_id(
     await store.record_repo_results(run2, [RepoOutcome("r", repo, "failed", message="x", attempts=1)])
     (state,) = await fetch(database_url, "SELECT * FROM crawl_repositories")
     assert (state["last_run_id"], state["last_status"], state["max_job_id"]) == (run2, "failed", 50)
+
+
+async def test_totals_and_counters_beyond_32_bits_are_stored(store: Store, database_url: str) -> None:
+    # An API claiming 10^12 jobs (a lie, or a huge repository) once overflowed crawl_repositories.last_total.
+    run_id = await store.start_run(["r"], {})
+    huge = RepoOutcome(
+        "r", Repository("team", "huge"), "flagged", total=10**12, jobs_seen=2**31 + 5, max_job_id=2**40,
+        message="implausible_total", detail={"flags": ["implausible_total"]},
+    )  # fmt: skip
+    await store.record_repo_results(run_id, [huge])
+    (state,) = await fetch(database_url, "SELECT last_total, jobs_seen FROM crawl_repositories")
+    assert (state["last_total"], state["jobs_seen"]) == (10**12, 2**31 + 5)
+    stats = RunStats(repos_ok=2**31 + 1, repos_flagged=2**32)
+    await store.finish_run(run_id, "ok", stats, None)
+    (run,) = await fetch(database_url, "SELECT repos_ok, repos_flagged FROM crawl_runs")
+    assert (run["repos_ok"], run["repos_flagged"]) == (2**31 + 1, 2**32)

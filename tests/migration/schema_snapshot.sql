@@ -10,11 +10,11 @@ column crawl_repo_issues.recorded_at timestamp with time zone not null default n
 column crawl_repo_issues.region text not null
 column crawl_repo_issues.repo_name text not null
 column crawl_repo_issues.run_id bigint not null
-column crawl_repositories.jobs_seen integer not null default 0
+column crawl_repositories.jobs_seen bigint not null default 0
 column crawl_repositories.last_crawled_at timestamp with time zone not null default now()
 column crawl_repositories.last_run_id bigint not null
 column crawl_repositories.last_status text not null
-column crawl_repositories.last_total integer
+column crawl_repositories.last_total bigint
 column crawl_repositories.max_job_id bigint
 column crawl_repositories.namespace text not null
 column crawl_repositories.region text not null
@@ -26,10 +26,10 @@ column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
 column crawl_runs.pages bigint not null default 0
 column crawl_runs.rejected bigint not null default 0
-column crawl_runs.repos_failed integer not null default 0
-column crawl_runs.repos_flagged integer not null default 0
-column crawl_runs.repos_gone integer not null default 0
-column crawl_runs.repos_ok integer not null default 0
+column crawl_runs.repos_failed bigint not null default 0
+column crawl_runs.repos_flagged bigint not null default 0
+column crawl_runs.repos_gone bigint not null default 0
+column crawl_runs.repos_ok bigint not null default 0
 column crawl_runs.requests bigint not null default 0
 column crawl_runs.settings jsonb
 column crawl_runs.sources _text not null default '{}'::text[]

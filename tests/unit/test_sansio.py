@@ -347,7 +347,7 @@ def test_decode_repos_page_total(headers: dict[str, str], body: bytes, total: in
         (503, errors.TransientApiError),
         (599, errors.TransientApiError),
         (401, errors.ApiError),
-        (403, errors.ApiError),
+        (403, errors.Forbidden),
         (409, errors.ApiError),
         (302, errors.ApiError),
     ],
