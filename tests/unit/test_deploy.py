@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import ConfigError, CrawlLocked
+from pipeline.run import EXIT_PARTIAL
 from pipeline.settings import ENV_KEYS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -47,3 +49,14 @@ def test_pods_set_only_settings_and_read_their_secrets_from_files(manifest: str)
 
 def test_the_three_identities_have_a_secret_each() -> None:
     assert set(secret_keys()) == {"swr-etl-migrator", "swr-etl-crawler", "swr-etl-reader"}
+
+
+def test_the_cronjob_ends_the_job_on_the_exits_a_new_pod_cannot_improve() -> None:
+    text = (DEPLOY / "cronjob.yaml").read_text()
+    [codes] = re.findall(r"- action: FailJob\n\s+onExitCodes: \{[^}]*values: \[([\d, ]+)\]\}", text)
+    assert {int(code) for code in codes.split(",")} == {
+        EXIT_PARTIAL,
+        ConfigError.exit_code,
+        CrawlLocked.exit_code,
+    }
+    assert "restartPolicy: Never" in text  # podFailurePolicy requires it
