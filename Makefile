@@ -5,9 +5,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The manifest checkers live in their own venv: checkov pulls in ~150 packages the project does not use.
+TOOLS_VENV ?= .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
+TOOLS := checkov==3.3.30 kubernetes-validate==1.37.0
+# Every Kubernetes resource in deploy/ (kustomization.yaml is kustomize's, not the API server's).
+MANIFESTS := $(filter-out deploy/kustomization.yaml,$(wildcard deploy/*.yaml))
 
 .DEFAULT_GOAL := check
-.PHONY: install demo test pytest lint fmt format-check types check bench profile clean
+.PHONY: install demo test pytest lint fmt format-check types manifests check bench profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +27,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/swr-etl demo
 
-## Lint, type check, then the whole test suite (real PostgreSQL, simulator over real HTTP).
-test: lint types pytest
+$(TOOLS_STAMP): Makefile
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(TOOLS)
+	@touch $(TOOLS_STAMP)
+
+## Lint, type check, the manifests, then the whole test suite (real PostgreSQL, simulator over real HTTP).
+test: lint types manifests pytest
+
+## deploy/: valid for the Kubernetes API (strict: no unknown fields) and clean under checkov.
+manifests: $(TOOLS_STAMP)
+	$(TOOLS_VENV)/bin/kubernetes-validate --strict --quiet $(MANIFESTS)
+	$(TOOLS_VENV)/bin/checkov --framework kubernetes --directory deploy --compact --quiet --skip-download
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -55,4 +71,4 @@ profile: $(STAMP)
 	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache

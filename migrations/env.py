@@ -1,7 +1,8 @@
 """Alembic environment: runs the hand-written revisions on asyncpg through SQLAlchemy's async engine.
 
 Never imports application code. The database URL comes from, in order: ``config.attributes
-["database_url"]`` (the application), ``-x database_url=...``, ``SWR_ETL_DATABASE_URL``, ``DATABASE_URL``.
+["database_url"]`` (the application), ``-x database_url=...``, ``SWR_ETL_DATABASE_URL``, the file named
+by ``SWR_ETL_DATABASE_URL_FILE``, ``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from logging.config import fileConfig
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,11 +32,23 @@ def database_url() -> str:
         config.attributes.get("database_url")
         or context.get_x_argument(as_dictionary=True).get("database_url")
         or os.environ.get("SWR_ETL_DATABASE_URL")
+        or secret_file(os.environ.get("SWR_ETL_DATABASE_URL_FILE"))
         or os.environ.get("DATABASE_URL")
     )
     if not url:
-        raise RuntimeError("no database URL: pass -x database_url=... or set SWR_ETL_DATABASE_URL")
+        raise RuntimeError(
+            "no database URL: pass -x database_url=... or set SWR_ETL_DATABASE_URL"
+            " (or SWR_ETL_DATABASE_URL_FILE)"
+        )
     return str(url)
+
+
+def secret_file(path: str | None) -> str | None:
+    """A file's content less one trailing newline, as the application reads a Kubernetes Secret volume."""
+    if not path:
+        return None
+    text = Path(path).read_bytes().decode("utf-8")
+    return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
 
 def sqlalchemy_url(url: str) -> tuple[str, dict[str, Any]]:

@@ -93,7 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_path=args.config, overrides=_overrides(args), require_source=args.command == "crawl"
         )
         if args.command in ("crawl", "migrate", "report") and settings.database.url is None:
-            raise ConfigError("no database configured: set SWR_ETL_DATABASE_URL (or DATABASE_URL)")
+            raise ConfigError(
+                "no database configured: set SWR_ETL_DATABASE_URL or SWR_ETL_DATABASE_URL_FILE"
+                " (or DATABASE_URL)"
+            )
     except ConfigError as exc:
         print(f"swr-etl: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE

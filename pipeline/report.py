@@ -106,7 +106,7 @@ async def print_report(
     import sys  # noqa: PLC0415
 
     stuck_after = timedelta(minutes=stuck_after_minutes)
-    store = await Store.connect(database_url)
+    store = await Store.connect(database_url, writes=False)
     try:
         # Same contract as crawl: an unmigrated database gets "run `swr-etl migrate`", not a SQL error.
         await store.ensure_at_head(migrate.head_revision())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.settings.indirect import overlay, resolve
 from pipeline.settings.model import (
     AUTH_MODES,
     DatabaseSettings,
@@ -24,7 +25,7 @@ from pipeline.settings.model import (
     Settings,
     SourceSettings,
 )
-from pipeline.settings.sources import build_sources, check_keys, region_from_endpoint
+from pipeline.settings.sources import CREDENTIAL_KEYS, build_sources, check_keys, region_from_endpoint
 
 __all__ = [
     "AUTH_MODES",
@@ -73,7 +74,13 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
     "DATA_DIR": ("run", "data_dir"),
+    # Secrets as files (Kubernetes Secret volumes): the file's content, less one trailing newline.
+    "DATABASE_URL_FILE": ("database", "url_file"),
+    **{f"{key.upper()}_FILE": ("source", f"{key}_file") for key in CREDENTIAL_KEYS},
 }
+
+# Per section, the settings that may be given indirectly (`<key>_file`, `<key>_env`).
+INDIRECT_KEYS: dict[str, tuple[str, ...]] = {"database": ("url",), "source": CREDENTIAL_KEYS}
 
 # SWR_ETL_* variables that are not settings but are read by name elsewhere (the config file's path, the
 # test suite's and the benchmark's database).
@@ -104,8 +111,10 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if value is not None:
             section, name = ENV_KEYS[key.upper()]
-            layered.setdefault(section, {})[name] = value
-    settings = _build(layered, require_source=require_source)
+            layered[section] = overlay(
+                layered.get(section, {}), {name: value}, INDIRECT_KEYS.get(section, ())
+            )
+    settings = _build(layered, environ, require_source=require_source)
     return replace(settings, unrecognized_env=unrecognized_env(environ))
 
 
@@ -171,29 +180,38 @@ def _check_sections(raw: Mapping[str, Any], path: str) -> None:
 
 def _layer_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     layered: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    db_url = environ.get(ENV_PREFIX + "DATABASE_URL") or environ.get("DATABASE_URL")
-    if db_url:
-        layered.setdefault("database", {})["url"] = db_url
+    from_env: dict[str, dict[str, Any]] = {}
     for suffix, (section, key) in ENV_KEYS.items():
         value = environ.get(ENV_PREFIX + suffix)
-        if value is not None and suffix != "DATABASE_URL":
-            layered.setdefault(section, {})[key] = value
+        if suffix == "DATABASE_URL":
+            # The generic DATABASE_URL is a fallback, behind SWR_ETL_DATABASE_URL and its _FILE form.
+            file_given = ENV_PREFIX + "DATABASE_URL_FILE" in environ
+            value = value or (None if file_given else environ.get("DATABASE_URL")) or None
+        if value is None:
+            continue
+        direct = ENV_PREFIX + suffix.removesuffix("_FILE")
+        if suffix.endswith("_FILE") and environ.get(direct):
+            raise ConfigError(f"{direct} and {ENV_PREFIX}{suffix} are both set: keep one")
+        from_env.setdefault(section, {})[key] = value
+    for section, values in from_env.items():
+        layered[section] = overlay(layered.get(section, {}), values, INDIRECT_KEYS.get(section, ()))
     return layered
 
 
-def _build(layered: dict[str, Any], *, require_source: bool) -> Settings:
+def _build(layered: dict[str, Any], environ: Mapping[str, str], *, require_source: bool) -> Settings:
     known = {"database", "http", "run", "source", "sources"}
     unknown = set(layered) - known
     if unknown:
         raise ConfigError(f"unknown setting section(s): {', '.join(sorted(unknown))}")
     http = _dataclass_from(HttpSettings, layered.get("http", {}), "http")
-    database = _dataclass_from(DatabaseSettings, layered.get("database", {}), "database")
+    database_values = resolve(layered.get("database", {}), ("url",), environ, "database")
+    database = _dataclass_from(DatabaseSettings, database_values, "database")
     run = layered.get("run", {})
     run_defaults = Settings()
     check_keys(run, {"grace_period", "log_level", "log_format", "data_dir"}, "run")
     settings = Settings(
         # Commands that crawl nothing (migrate, report, demo) ignore the source settings.
-        sources=build_sources(layered) if require_source else (),
+        sources=build_sources(layered, environ) if require_source else (),
         http=http,
         database=database,
         grace_period=_number(run.get("grace_period", run_defaults.grace_period), "run.grace_period", float),

@@ -11,9 +11,12 @@ from urllib.parse import urlsplit
 
 from pipeline.domain import Repository
 from pipeline.errors import ConfigError
+from pipeline.settings.indirect import overlay, resolve
 from pipeline.settings.model import Secret, SourceSettings
 
 SOURCE_KEYS = frozenset(f.name for f in fields(SourceSettings))
+# Credentials that may also be given as `<key>_file` (a file's content) or `<key>_env` (another variable).
+CREDENTIAL_KEYS = ("token", "iam_user", "iam_password", "ak", "sk", "security_token")
 _REGION_HOST = re.compile(r"^swr-api\.([a-z0-9-]+)\.")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,127}$")
 
@@ -31,7 +34,8 @@ def check_keys(values: Mapping[str, Any], allowed: set[str] | frozenset[str], wh
         raise ConfigError(f"unknown setting {where}.{sorted(extra)[0]}")
 
 
-def build_sources(layered: dict[str, Any]) -> tuple[SourceSettings, ...]:
+def build_sources(layered: dict[str, Any], environ: Mapping[str, str]) -> tuple[SourceSettings, ...]:
+    """The configured sources; `environ` serves the credentials given as `<key>_env`."""
     single = layered.get("source", {})
     many = layered.get("sources", [])
     if not isinstance(many, list):
@@ -41,9 +45,12 @@ def build_sources(layered: dict[str, Any]) -> tuple[SourceSettings, ...]:
             raise ConfigError(
                 "SWR_ETL_* source settings and [source] cannot be combined with several [[sources]]"
             )
-        many = [{**many[0], **single}]
+        many = [overlay(many[0], single, CREDENTIAL_KEYS)]
     entries = many or ([single] if single else [])
-    sources = tuple(_source(entry, f"sources[{i}]") for i, entry in enumerate(entries))
+    sources = tuple(
+        _source(resolve(entry, CREDENTIAL_KEYS, environ, f"sources[{i}]"), f"sources[{i}]")
+        for i, entry in enumerate(entries)
+    )
     if not sources:
         raise ConfigError("no SWR endpoint configured: set SWR_ETL_ENDPOINT or [source].endpoint")
     return sources

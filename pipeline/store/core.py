@@ -112,9 +112,19 @@ class Store:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, connect_timeout: float = 10.0, min_size: int = 1, max_size: int = 4
+        cls,
+        dsn: str,
+        *,
+        connect_timeout: float = 10.0,
+        min_size: int = 1,
+        max_size: int = 4,
+        writes: bool = True,
     ) -> Store:
-        """Open a pool; any failure becomes DatabaseUnavailable with a password-free message."""
+        """Open a pool; any failure becomes DatabaseUnavailable with a password-free message.
+
+        `writes=False` (the report) skips the upsert's temp table: a member of swr_etl_reader has no
+        TEMPORARY privilege where the database revoked it from PUBLIC.
+        """
         try:
             pool = await asyncpg.create_pool(
                 dsn,
@@ -122,7 +132,7 @@ class Store:
                 max_size=max_size,
                 timeout=connect_timeout,
                 command_timeout=None,
-                init=_init_connection,
+                init=_init_connection if writes else None,
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             message = f"cannot connect to PostgreSQL at {redact_dsn(dsn)}: {describe(exc)}"

@@ -123,7 +123,8 @@ async def test_crawl_without_a_database_is_a_usage_error() -> None:
     result = await run_cli("crawl", env=env)
     assert result.code == 2
     assert result.stderr.splitlines() == [
-        "swr-etl: error: no database configured: set SWR_ETL_DATABASE_URL (or DATABASE_URL)"
+        "swr-etl: error: no database configured: set SWR_ETL_DATABASE_URL or SWR_ETL_DATABASE_URL_FILE"
+        " (or DATABASE_URL)"
     ]
 
 

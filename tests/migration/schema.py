@@ -37,11 +37,42 @@ QUERIES = (
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
     LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
     """,
+    # Privileges of the application's group roles on tables, views and sequences.
+    """
+    SELECT format('grant %s to %s: %s', c.relname, p.grantee::regrole,
+                  string_agg(p.privilege_type, ', ' ORDER BY p.privilege_type))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+    CROSS JOIN LATERAL aclexplode(c.relacl) p
+    WHERE p.grantee::regrole::text IN ('swr_etl_writer', 'swr_etl_reader')
+    GROUP BY c.relname, p.grantee
+    """,
+    # ... on the database and the schema.
+    """
+    SELECT format('grant %s %s to %s: %s', kind, name, p.grantee::regrole,
+                  string_agg(p.privilege_type, ', ' ORDER BY p.privilege_type))
+    FROM (SELECT 'database' AS kind, 'current' AS name, datacl AS acl
+          FROM pg_database WHERE datname = current_database()
+          UNION ALL SELECT 'schema', nspname, nspacl FROM pg_namespace WHERE nspname = 'public') o
+    CROSS JOIN LATERAL aclexplode(o.acl) p
+    WHERE p.grantee::regrole::text IN ('swr_etl_writer', 'swr_etl_reader')
+    GROUP BY kind, name, p.grantee
+    """,
+    # Default privileges: what tables and sequences created later grant.
+    """
+    SELECT format('default privileges on %s to %s: %s',
+                  CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
+                      ELSE d.defaclobjtype::text END,
+                  p.grantee::regrole, string_agg(p.privilege_type, ', ' ORDER BY p.privilege_type))
+    FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) p
+    WHERE p.grantee::regrole::text IN ('swr_etl_writer', 'swr_etl_reader')
+    GROUP BY d.defaclobjtype, p.grantee
+    """,
 )
 
 
 async def dump_schema(dsn: str) -> str:
-    """Every table, column, constraint, index, view and comment of schema public, one sorted line each."""
+    """Every table, column, constraint, index, view, comment and grant of schema public, one sorted line
+    each."""
     conn = await asyncpg.connect(dsn)
     try:
         lines = [line for query in QUERIES for (line,) in await conn.fetch(query)]

@@ -94,6 +94,30 @@ constraint crawl_runs crawl_runs_status_check CHECK ((status = ANY (ARRAY['runni
 constraint sync_job_rejects sync_job_rejects_pkey PRIMARY KEY (id)
 constraint sync_job_rejects sync_job_rejects_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_jobs sync_jobs_pkey PRIMARY KEY (region, id)
+default privileges on sequences to swr_etl_writer: USAGE
+default privileges on tables to swr_etl_reader: SELECT
+default privileges on tables to swr_etl_writer: INSERT, SELECT, UPDATE
+grant alembic_version to swr_etl_reader: SELECT
+grant alembic_version to swr_etl_writer: SELECT
+grant crawl_repo_issues to swr_etl_reader: SELECT
+grant crawl_repo_issues to swr_etl_writer: INSERT, SELECT, UPDATE
+grant crawl_repo_issues_id_seq to swr_etl_writer: USAGE
+grant crawl_repositories to swr_etl_reader: SELECT
+grant crawl_repositories to swr_etl_writer: INSERT, SELECT, UPDATE
+grant crawl_runs to swr_etl_reader: SELECT
+grant crawl_runs to swr_etl_writer: INSERT, SELECT, UPDATE
+grant crawl_runs_id_seq to swr_etl_writer: USAGE
+grant database current to swr_etl_reader: CONNECT
+grant database current to swr_etl_writer: CONNECT, TEMPORARY
+grant schema public to swr_etl_reader: USAGE
+grant schema public to swr_etl_writer: USAGE
+grant sync_job_durations to swr_etl_reader: SELECT
+grant sync_job_durations to swr_etl_writer: SELECT
+grant sync_job_rejects to swr_etl_reader: SELECT
+grant sync_job_rejects to swr_etl_writer: INSERT, SELECT, UPDATE
+grant sync_job_rejects_id_seq to swr_etl_writer: USAGE
+grant sync_jobs to swr_etl_reader: SELECT
+grant sync_jobs to swr_etl_writer: INSERT, SELECT, UPDATE
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
 index CREATE INDEX sync_jobs_active_updated_idx ON public.sync_jobs USING btree (updated_at) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
