@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := check
-.PHONY: install demo test pytest lint fmt format-check types check bench profile clean
+.PHONY: install demo test pytest lint fmt format-check types check bench profile clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ demo: $(STAMP)
 	$(BIN)/swr-etl demo
 
 ## Lint, type check, then the whole test suite (real PostgreSQL, simulator over real HTTP).
-test: lint types pytest
+test: chromium lint types pytest
+
+## The HTML report test renders in a real headless browser: Debian's chromium, installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || { echo "chromium missing: run make chromium as root" >&2; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

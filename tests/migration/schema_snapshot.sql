@@ -19,6 +19,24 @@ column crawl_repositories.max_job_id bigint
 column crawl_repositories.namespace text not null
 column crawl_repositories.region text not null
 column crawl_repositories.repo_name text not null
+column crawl_run_health.duration interval
+column crawl_run_health.error text
+column crawl_run_health.finished_at timestamp with time zone
+column crawl_run_health.inserted bigint
+column crawl_run_health.jobs_seen bigint
+column crawl_run_health.last_ok_at timestamp with time zone
+column crawl_run_health.last_ok_run_id bigint
+column crawl_run_health.rejected bigint
+column crawl_run_health.repos_failed integer
+column crawl_run_health.repos_flagged integer
+column crawl_run_health.repos_gone integer
+column crawl_run_health.repos_ok integer
+column crawl_run_health.requests bigint
+column crawl_run_health.run_id bigint
+column crawl_run_health.since_last_ok interval
+column crawl_run_health.started_at timestamp with time zone
+column crawl_run_health.status text
+column crawl_run_health.updated bigint
 column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
@@ -38,6 +56,22 @@ column crawl_runs.status text not null default 'running'::text
 column crawl_runs.unchanged bigint not null default 0
 column crawl_runs.unknown_status bigint not null default 0
 column crawl_runs.updated bigint not null default 0
+column sync_duration_daily.day date
+column sync_duration_daily.jobs bigint
+column sync_duration_daily.max_seconds numeric
+column sync_duration_daily.p50_seconds double precision
+column sync_duration_daily.p95_seconds double precision
+column sync_duration_daily.remote_region_id text collate C
+column sync_failure_rate_daily.day date
+column sync_failure_rate_daily.failed numeric
+column sync_failure_rate_daily.failure_rate numeric
+column sync_failure_rate_daily.jobs numeric
+column sync_failure_rate_daily.remote_region_id text collate C
+column sync_job_daily.day date
+column sync_job_daily.jobs bigint not null
+column sync_job_daily.region text collate C not null
+column sync_job_daily.remote_region_id text collate C
+column sync_job_daily.status text collate C not null
 column sync_job_durations.created_at timestamp with time zone
 column sync_job_durations.duration interval
 column sync_job_durations.id bigint
@@ -74,8 +108,24 @@ column sync_jobs.sync_operator_id text not null
 column sync_jobs.sync_operator_name text not null
 column sync_jobs.tag text not null
 column sync_jobs.updated_at timestamp with time zone not null
+column sync_jobs_daily.day date
+column sync_jobs_daily.jobs bigint
+column sync_jobs_daily.region text collate C
+column sync_jobs_daily.remote_region_id text collate C
+column sync_jobs_daily.status text collate C
+column sync_jobs_stuck.created_at timestamp with time zone
+column sync_jobs_stuck.id bigint
+column sync_jobs_stuck.namespace text collate C
+column sync_jobs_stuck.region text collate C
+column sync_jobs_stuck.remote_region_id text collate C
+column sync_jobs_stuck.repo_name text collate C
+column sync_jobs_stuck.status text collate C
+column sync_jobs_stuck.stuck_for interval
+column sync_jobs_stuck.tag text
+column sync_jobs_stuck.updated_at timestamp with time zone
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
+comment sync_job_daily Jobs per UTC day of creation, region, target region and status; kept by triggers on sync_jobs (rebuild_sync_job_daily() recomputes it)
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
@@ -91,9 +141,15 @@ constraint crawl_repositories crawl_repositories_last_status_check CHECK ((last_
 constraint crawl_repositories crawl_repositories_pkey PRIMARY KEY (region, namespace, repo_name)
 constraint crawl_runs crawl_runs_pkey PRIMARY KEY (id)
 constraint crawl_runs crawl_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'ok'::text, 'partial'::text, 'failed'::text, 'interrupted'::text])))
+constraint sync_job_daily sync_job_daily_key UNIQUE NULLS NOT DISTINCT (day, region, remote_region_id, status)
 constraint sync_job_rejects sync_job_rejects_pkey PRIMARY KEY (id)
 constraint sync_job_rejects sync_job_rejects_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_jobs sync_jobs_pkey PRIMARY KEY (region, id)
+function CREATE OR REPLACE FUNCTION public.rebuild_sync_job_daily() RETURNS bigint LANGUAGE plpgsql AS $function$ DECLARE days bigint; BEGIN -- Writers wait while the rollup is recomputed, so no delta lands in between. LOCK TABLE sync_jobs IN SHARE MODE; DELETE FROM sync_job_daily; INSERT INTO sync_job_daily (day, region, remote_region_id, status, jobs) SELECT ((sync_jobs.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM sync_jobs GROUP BY 1, 2, 3, 4; GET DIAGNOSTICS days = ROW_COUNT; RETURN days; END $function$ 
+function CREATE OR REPLACE FUNCTION public.sync_job_daily_deleted() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((old_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, -count(*) AS jobs FROM old_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
+function CREATE OR REPLACE FUNCTION public.sync_job_daily_inserted() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((new_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM new_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
+function CREATE OR REPLACE FUNCTION public.sync_job_daily_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN TRUNCATE sync_job_daily; RETURN NULL; END $function$ 
+function CREATE OR REPLACE FUNCTION public.sync_job_daily_updated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((new_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM new_rows GROUP BY 1, 2, 3, 4 UNION ALL SELECT ((old_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, -count(*) AS jobs FROM old_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
 index CREATE INDEX sync_jobs_active_updated_idx ON public.sync_jobs USING btree (updated_at) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
@@ -104,6 +160,16 @@ index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING bt
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
 index CREATE UNIQUE INDEX crawl_repositories_pkey ON public.crawl_repositories USING btree (region, namespace, repo_name)
 index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)
+index CREATE UNIQUE INDEX sync_job_daily_key ON public.sync_job_daily USING btree (day, region, remote_region_id, status) NULLS NOT DISTINCT
 index CREATE UNIQUE INDEX sync_job_rejects_pkey ON public.sync_job_rejects USING btree (id)
 index CREATE UNIQUE INDEX sync_jobs_pkey ON public.sync_jobs USING btree (region, id)
+trigger CREATE TRIGGER sync_job_daily_delete AFTER DELETE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_deleted()
+trigger CREATE TRIGGER sync_job_daily_insert AFTER INSERT ON public.sync_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_inserted()
+trigger CREATE TRIGGER sync_job_daily_truncate AFTER TRUNCATE ON public.sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_truncated()
+trigger CREATE TRIGGER sync_job_daily_update AFTER UPDATE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_updated()
+view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
+view sync_duration_daily SELECT day, remote_region_id, jobs, p50_seconds, p95_seconds, max_seconds FROM (( SELECT DISTINCT day FROM sync_job_daily WHERE ((status = 'success'::text) AND (jobs > 0))) d CROSS JOIN LATERAL ( SELECT remote_region_id, count(*) AS jobs, percentile_cont((5)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p50_seconds, percentile_cont((95)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p95_seconds, max(EXTRACT(epoch FROM (updated_at - created_at))) AS max_seconds FROM sync_jobs j WHERE ((status = 'success'::text) AND (created_at >= ((day)::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (created_at < (((day + 1))::timestamp without time zone AT TIME ZONE 'UTC'::text))) GROUP BY remote_region_id) p);
+view sync_failure_rate_daily SELECT day, remote_region_id, sum(jobs) AS jobs, COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) AS failed, round((COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) / NULLIF(sum(jobs), (0)::numeric)), 4) AS failure_rate FROM sync_job_daily WHERE (jobs > 0) GROUP BY day, remote_region_id;
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
+view sync_jobs_daily SELECT day, region, remote_region_id, status, jobs FROM sync_job_daily WHERE (jobs > 0);
+view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - updated_at) AS stuck_for FROM sync_jobs WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]));
