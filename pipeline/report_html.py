@@ -40,7 +40,7 @@ def render_html(report: Report, *, stuck_after: timedelta, now: datetime | None 
         "no crawl yet"
         if run is None
         else f"latest run {run.id}: {run.status}, started {_when(run.started_at)}, "
-        f"{run.repos_ok} repositories ok, {run.repos_failed} failed, {run.jobs_seen} jobs seen"
+        f"{run.repos_ok:,} repositories ok, {run.repos_failed:,} failed, {run.jobs_seen:,} jobs seen"
     )
     all_time = sum(s.count for s in report.all_time)
     body = [
