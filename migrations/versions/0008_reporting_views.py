@@ -24,14 +24,14 @@ down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-# NULLS NOT DISTINCT: target region (and, in principle, the creation time) may be missing on a job;
-# such jobs are still counted, under a NULL key.
+# NULLS NOT DISTINCT: a job's optional fields (target region; in principle even status or creation time)
+# may be missing; such jobs are still counted, under a NULL key.
 ROLLUP = """
 CREATE TABLE sync_job_daily (
     day              date,
     region           text COLLATE "C" NOT NULL,
     remote_region_id text COLLATE "C",
-    status           text COLLATE "C" NOT NULL,
+    status           text COLLATE "C",
     jobs             bigint NOT NULL,
     CONSTRAINT sync_job_daily_key UNIQUE NULLS NOT DISTINCT (day, region, remote_region_id, status)
 )

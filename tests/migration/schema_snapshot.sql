@@ -71,7 +71,7 @@ column sync_job_daily.day date
 column sync_job_daily.jobs bigint not null
 column sync_job_daily.region text collate C not null
 column sync_job_daily.remote_region_id text collate C
-column sync_job_daily.status text collate C not null
+column sync_job_daily.status text collate C
 column sync_job_durations.created_at timestamp with time zone
 column sync_job_durations.duration interval
 column sync_job_durations.id bigint
