@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline import migrate, report_html, report_output
+from pipeline.errors import ConfigError
 from pipeline.report_window import Window
 from pipeline.store import Store
 from pipeline.store.models import Report, RunSummary
@@ -146,6 +147,12 @@ async def print_report(
         report = await store.report(since=window.since, until=window.until, stuck_after=stuck_after, top=top)
     finally:
         await store.close()
+    if html is not None:  # first: a path that cannot be written is an error before anything is printed
+        page = report_html.render_html(report, stuck_after=stuck_after)
+        try:
+            await asyncio.to_thread(html.write_text, page, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the HTML report to {html}: {exc.strerror or exc}") from None
     out = out or sys.stdout
     if output_format == "json":
         out.write(report_output.to_json(report, stuck_after=stuck_after) + "\n")
@@ -153,6 +160,3 @@ async def print_report(
         report_output.write_csv(report, csv_table, out)
     else:
         print(render_report(report, stuck_after=stuck_after), file=out)
-    if html is not None:
-        page = report_html.render_html(report, stuck_after=stuck_after)
-        await asyncio.to_thread(html.write_text, page, encoding="utf-8")

@@ -158,6 +158,8 @@ LEFT JOIN LATERAL (
 
 def upgrade() -> None:
     """Create the rollup, fill it from the existing jobs, install its triggers, create the views."""
+    # A crawl writing between the fill and the triggers would be missed: writers wait until commit.
+    op.execute("LOCK TABLE sync_jobs IN SHARE MODE")
     op.execute(ROLLUP)
     op.execute(f"INSERT INTO sync_job_daily (day, region, remote_region_id, status, jobs) "
                f"{_counted('sync_jobs', '')}")  # fmt: skip

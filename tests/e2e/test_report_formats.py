@@ -87,6 +87,7 @@ async def test_csv_prints_one_table_with_a_header(database_url: str) -> None:
         (("--since", "last week"), "neither a duration"),
         (("--since", "1d", "--until", "2d"), "must be before"),
         (("--format", "csv", "--table", "nope"), "--table 'nope'"),
+        (("--html", "/nonexistent-folder/report.html"), "cannot write the HTML report to /nonexistent"),
     ],
 )
 async def test_a_bad_window_or_table_is_a_usage_error(

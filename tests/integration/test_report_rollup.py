@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from pipeline import migrate
 from pipeline.store import Store
 from tests.integration.factories import T0, make_job
 
@@ -111,3 +112,23 @@ async def test_concurrent_writers_neither_deadlock_nor_lose_counts(database_url:
     finally:
         await conn.close()
     assert sum(rollup.values()) == 4 * 8 * 100
+
+
+async def test_the_migration_counts_the_jobs_already_there(empty_database_url: str) -> None:
+    """A database with history before 0008: the rollup starts out equal to its jobs."""
+    await migrate.upgrade_async(empty_database_url, "0004")
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO sync_jobs (region, id, namespace, repo_name, tag, status, override,"
+            " remote_region_id, remote_namespace, domain_id, domain_name, sync_operator_id,"
+            " sync_operator_name, created_at, updated_at, last_run_id)"
+            " SELECT 'r1', i, 'ns', 'repo', 't', (ARRAY['success', 'failed'])[1 + i % 2], false, 'eu-west-0',"
+            " 'm', 'd', 'acme', 'u', 'alice', $1::timestamptz + i * interval '5 hours', $1, 1"
+            " FROM generate_series(1, 40) AS i",
+            T0,
+        )
+        await migrate.upgrade_to_head_async(empty_database_url)
+        assert sum((await assert_rollup_exact(conn)).values()) == 40
+    finally:
+        await conn.close()
