@@ -10,7 +10,9 @@ from process start to exit (interpreter start-up, imports, the schema check: wha
 is the time inside the process (the floor's fetching, the crawl's `run_finished` seconds). With --repeat N
 there are N rounds of floor, crawl 1, crawl 2, back to back; the ratio is a crawl's wall over its round's
 floor wall; the table shows the round with the best first-crawl ratio, a footer every round's ratios.
-Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged.
+Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged. Last, years of history
+(bench.history: --history-jobs over --history-years, by SQL) and `swr-etl report` and the reporting views
+timed on it.
 
 Database: --database-url, else SWR_ETL_BENCH_DATABASE_URL, else 127.0.0.1:5432 (user postgres) if it
 answers, else an embedded PostgreSQL in a temporary folder. Scratch databases are created and dropped.
@@ -33,7 +35,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from bench import upsert
+from bench import history, upsert
 from bench.measure import ProcessCost, crawl_figures, run_measured
 from pipeline.embedded_db import EmbeddedPostgres
 from pipeline.migrate import upgrade_to_head
@@ -80,7 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += workload_rows
             footers.append(footer)
             _progress(f"{workload} done")
-    print(format_table(rows + upsert_rows, args, footers))
+        history_text = ""
+        if args.history_jobs > 0:
+            _progress(f"generating {args.history_jobs:,} jobs over {args.history_years:g} years")
+            history_text = "\n" + history.measure(server_dsn, args.history_jobs, args.history_years)
+    print(format_table(rows + upsert_rows, args, footers) + history_text)
     return 0 if not any(row.note.startswith("!") for row in rows) else 1
 
 
@@ -307,6 +313,10 @@ def _parser() -> argparse.ArgumentParser:
         help="concurrent upsert batches (default: the crawl's database.writers)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of floor and crawls; best is shown")
+    parser.add_argument(
+        "--history-jobs", type=int, default=10_000_000, help="jobs of generated history (0: skip)"
+    )
+    parser.add_argument("--history-years", type=float, default=3.0, help="years the history spans")
     return parser
 
 

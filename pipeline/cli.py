@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
@@ -56,10 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in {**SOURCE_FLAGS, **TUNING_FLAGS}.items():
         crawl.add_argument("--" + name.replace("_", "-"), dest=name, help=text)
     report = commands.add_parser("report", parents=[common], help="Print what the database says")
-    report.add_argument(
-        "--stuck-after-minutes", type=float, default=60.0, help="waiting/running longer = stuck"
-    )
-    report.add_argument("--top", type=int, default=10, help="How many failing repositories to list")
+    add_report_arguments(report)
     demo = commands.add_parser(
         "demo", parents=[common], help="Simulator + embedded PostgreSQL, crawl, report"
     )
@@ -75,9 +73,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_report_arguments(report: argparse.ArgumentParser) -> None:
+    """The report's window, format and thresholds."""
+    report.add_argument("--since", help="Jobs created since: a duration ago (90m, 36h, 7d, 2w) or a date")
+    report.add_argument("--until", help="... and before: a duration ago or a date (default: now)")
+    report.add_argument("--format", choices=("console", "json", "csv"), default="console", dest="output")
+    report.add_argument(
+        "--table", default="by_status", help="The table --format csv prints (by_status, daily, ...)"
+    )
+    report.add_argument("--html", type=Path, help="Also write the report as one self-contained HTML file")
+    report.add_argument(
+        "--stuck-after-minutes", type=float, default=60.0, help="waiting/running longer = stuck"
+    )
+    report.add_argument("--top", type=int, default=10, help="How many failing repositories to list")
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     keys = ["database_url", "log_level", "log_format", *SOURCE_FLAGS, *TUNING_FLAGS]
     return {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
+
+
+def _check_report_arguments(args: argparse.Namespace) -> None:
+    """Parse the window and check the CSV table name before anything connects."""
+    from pipeline.report_output import TABLES  # noqa: PLC0415
+    from pipeline.report_window import parse_window  # noqa: PLC0415
+
+    args.window = parse_window(args.since, args.until)
+    if args.table not in TABLES:
+        raise ConfigError(f"--table {args.table!r}: choose one of {', '.join(TABLES)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "no database configured: set SWR_ETL_DATABASE_URL or SWR_ETL_DATABASE_URL_FILE"
                 " (or DATABASE_URL)"
             )
+        if args.command == "report":
+            _check_report_arguments(args)
     except ConfigError as exc:
         print(f"swr-etl: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,8 +203,16 @@ async def cmd_report(settings: Settings, args: argparse.Namespace, stop: Any) ->
 
     assert settings.database.url is not None
     await print_report(
-        settings.database.url.reveal(), stuck_after_minutes=args.stuck_after_minutes, top=args.top
+        settings.database.url.reveal(),
+        window=args.window,
+        stuck_after_minutes=args.stuck_after_minutes,
+        top=args.top,
+        output_format=args.output,
+        csv_table=args.table,
+        html=args.html,
     )
+    if args.html is not None:
+        print(f"wrote {args.html}", file=sys.stderr)
     return 0
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
-from pipeline import migrate
+from pipeline import migrate, report_html, report_output
+from pipeline.errors import ConfigError
+from pipeline.report_window import Window
 from pipeline.store import Store
-from pipeline.store.models import Report
+from pipeline.store.models import Report, RunSummary
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -41,7 +46,8 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
     now = now or datetime.now(UTC)
     total = sum(s.count for s in report.by_status)
     sections = [
-        f"SWR sync jobs: {total} in the database",
+        f"SWR sync jobs created {_cell(report.since)} to {_cell(report.until)} UTC: {total}",
+        all_time_line(report),
         "",
         "Jobs by status",
         table(
@@ -53,6 +59,12 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
         table(
             ["target region", "jobs", "failed", "rate"],
             [(r.remote_region_id, r.total, r.failed, r.rate) for r in report.failure_by_region],
+        ),
+        "",
+        "Replication duration by target region (successful jobs)",
+        table(
+            ["target region", "jobs", "p50", "p95"],
+            [(d.remote_region_id, d.jobs, _secs(d.p50), _secs(d.p95)) for d in report.durations],
         ),
         "",
         "Top failing repositories",
@@ -78,17 +90,33 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
             ],
         ),
     ]
-    run = report.latest_run
-    if run is not None:
-        sections += [
-            "",
-            f"Latest run {run.id}: {run.status}, started {_cell(run.started_at)}, "
-            f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / "
-            f"{run.repos_flagged} flagged repositories, {run.jobs_seen} jobs seen, "
-            f"{run.inserted} inserted, {run.updated} updated, "
-            f"{run.rejected} rejected" + (f" — {run.error}" if run.error else ""),
-        ]
+    if report.latest_run is not None:
+        sections += ["", latest_run_line(report.latest_run)]
     return "\n".join(sections)
+
+
+def _secs(value: float) -> str:
+    return report_html.seconds_text(value)
+
+
+def all_time_line(report: Report) -> str:
+    """One line over all history, from the rollup: jobs, first day, share of each status."""
+    total = sum(s.count for s in report.all_time)
+    if not total:
+        return "All time: no jobs"
+    shares = ", ".join(f"{s.status} {s.count / total:.1%}" for s in report.all_time)
+    return f"All time: {total} jobs since {report.first_day}: {shares}"
+
+
+def latest_run_line(run: RunSummary) -> str:
+    """The latest run in one line."""
+    return (
+        f"Latest run {run.id}: {run.status}, started {_cell(run.started_at)}, "
+        f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / "
+        f"{run.repos_flagged} flagged repositories, {run.jobs_seen} jobs seen, "
+        f"{run.inserted} inserted, {run.updated} updated, "
+        f"{run.rejected} rejected" + (f" — {run.error}" if run.error else "")
+    )
 
 
 def _duration(delta: timedelta) -> str:
@@ -100,17 +128,35 @@ def _duration(delta: timedelta) -> str:
 
 
 async def print_report(
-    database_url: str, *, stuck_after_minutes: float, top: int, out: TextIO | None = None
+    database_url: str,
+    *,
+    window: Window,
+    stuck_after_minutes: float,
+    top: int,
+    output_format: str = "console",
+    csv_table: str = "by_status",
+    html: Path | None = None,
+    out: TextIO | None = None,
 ) -> None:
-    """Query the database and print the report."""
-    import sys  # noqa: PLC0415
-
+    """Query the database, print the report in the format asked for, and write the HTML file if asked."""
     stuck_after = timedelta(minutes=stuck_after_minutes)
     store = await Store.connect(database_url, writes=False)
     try:
         # Same contract as crawl: an unmigrated database gets "run `swr-etl migrate`", not a SQL error.
         await store.ensure_at_head(migrate.head_revision())
-        report = await store.report(stuck_after=stuck_after, top=top)
+        report = await store.report(since=window.since, until=window.until, stuck_after=stuck_after, top=top)
     finally:
         await store.close()
-    print(render_report(report, stuck_after=stuck_after), file=out or sys.stdout)
+    if html is not None:  # first: a path that cannot be written is an error before anything is printed
+        page = report_html.render_html(report, stuck_after=stuck_after)
+        try:
+            await asyncio.to_thread(html.write_text, page, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the HTML report to {html}: {exc.strerror or exc}") from None
+    out = out or sys.stdout
+    if output_format == "json":
+        out.write(report_output.to_json(report, stuck_after=stuck_after) + "\n")
+    elif output_format == "csv":
+        report_output.write_csv(report, csv_table, out)
+    else:
+        print(render_report(report, stuck_after=stuck_after), file=out)

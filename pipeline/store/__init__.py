@@ -2,6 +2,8 @@
 
 from pipeline.store.core import Store, dedupe_latest, lock_id
 from pipeline.store.models import (
+    DailyCount,
+    RegionDurations,
     RegionFailureRate,
     RepoFailures,
     Report,
@@ -13,6 +15,8 @@ from pipeline.store.models import (
 from pipeline.store.wrap import redact_dsn
 
 __all__ = [
+    "DailyCount",
+    "RegionDurations",
     "RegionFailureRate",
     "RepoFailures",
     "Report",

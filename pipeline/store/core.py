@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, Protocol, TypeAlias
 
@@ -317,11 +317,14 @@ class Store:
 
     # --- reporting --------------------------------------------------------------------------------
 
-    async def report(self, *, stuck_after: timedelta = timedelta(hours=1), top: int = 10) -> Report:
-        """The numbers behind `swr-etl report`, read in one repeatable-read snapshot."""
+    async def report(
+        self, *, since: datetime, until: datetime, stuck_after: timedelta = timedelta(hours=1), top: int = 10
+    ) -> Report:
+        """The numbers behind `swr-etl report` (jobs created in since <= created_at < until), read in one
+        repeatable-read snapshot."""
         with wrap_exceptions(self._dsn, "building the report"):
             async with (
                 self._pool.acquire() as conn,
                 conn.transaction(readonly=True, isolation="repeatable_read"),
             ):
-                return await build_report(conn, stuck_after=stuck_after, top=top)
+                return await build_report(conn, since=since, until=until, stuck_after=stuck_after, top=top)

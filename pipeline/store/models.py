@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from pipeline.domain import SyncJob
 
@@ -29,10 +29,29 @@ class StatusCount:
 class RegionFailureRate:
     """Failed (failed + timeout) jobs among all jobs syncing to one target region."""
 
-    remote_region_id: str
+    remote_region_id: str | None
     total: int
     failed: int
     rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCount:
+    """Jobs created on one UTC day in one status."""
+
+    day: date
+    status: str
+    jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDurations:
+    """Replication duration percentiles (seconds) of successful jobs syncing to one target region."""
+
+    remote_region_id: str | None
+    jobs: int
+    p50: float
+    p95: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +99,17 @@ class RunSummary:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything `swr-etl report` prints."""
+    """Everything `swr-etl report` shows: the window's sections, what is stuck now, the all-time line."""
 
+    since: datetime
+    until: datetime
     by_status: tuple[StatusCount, ...]
+    daily: tuple[DailyCount, ...]
     failure_by_region: tuple[RegionFailureRate, ...]
+    durations: tuple[RegionDurations, ...]
     top_failing: tuple[RepoFailures, ...]
     stuck_count: int
     stuck_oldest: tuple[StuckJob, ...]
     latest_run: RunSummary | None
+    all_time: tuple[StatusCount, ...]
+    first_day: date | None

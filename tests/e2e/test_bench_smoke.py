@@ -14,6 +14,7 @@ import pytest
 async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
     before = await _bench_databases(pg_server_dsn)
     args = ["--workload", "tiny", "--latency-ms", "1", "--concurrency", "8", "--upsert-jobs", "2000"]
+    args += ["--history-jobs", "3000", "--history-years", "0.5"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.run", *args, "--database-url", pg_server_dsn,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
@@ -38,6 +39,9 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
         assert 0 < wall < 60 and 0 < ratio < 50 and 10 < rss < 1000
     assert rows["upsert", "new"][-3] == "2,000"  # written (then the note: rows/s)
     assert re.search(r"[\d,]+ rows/s", out.decode())
+    history = out.decode().split("report on 3,000 jobs over 0.5 years")[1].splitlines()[1:]
+    assert history[0].strip().startswith("swr-etl report (process, 7 days)")
+    assert len(history) == 6 and all(re.search(r" \d+\.\d{3} s ", line) for line in history), history
     assert await _bench_databases(pg_server_dsn) == before  # its scratch databases are dropped
 
 

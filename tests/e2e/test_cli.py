@@ -283,14 +283,15 @@ async def test_report_numbers_match_sql(database_url: str) -> None:
     async with running_simulator(config) as sim:
         crawled = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_REGION=REGION))
         assert crawled.code == 0, crawled.stderr
-    result = await run_cli("report", env=cli_env(database_url))
+    result = await run_cli("report", "--since", "2000-01-01", env=cli_env(database_url))
     assert result.code == 0, result.stderr
     text = result.stdout
 
     by_status = {r["status"]: r["n"] for r in await fetch(
         database_url, "SELECT status, count(*) AS n FROM sync_jobs GROUP BY 1"
     )}  # fmt: skip
-    assert f"SWR sync jobs: {sum(by_status.values())} in the database" in text
+    assert "SWR sync jobs created 2000-01-01 00:00:00 to " in text
+    assert f"UTC: {sum(by_status.values())}\nAll time: {sum(by_status.values())} jobs since " in text
     assert {row[0]: int(row[1]) for row in report_section(text, "Jobs by status")} == by_status
 
     regions = await fetch(

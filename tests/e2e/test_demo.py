@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.demo import ANCHOR_FILE
+from pipeline.demo import ANCHOR_FILE, REPORT_FILE
 from pipeline.simulator import SimulatorConfig, running_simulator
 from tests.e2e.helpers import assert_table_equals_truth, cli_env, fetch, run_cli
 from tests.e2e.summary import summary_in
@@ -53,6 +53,10 @@ async def test_demo_on_a_configured_database(empty_database_url: str, tmp_path: 
     assert "embedded" not in result.stdout and not (tmp_path / "postgres").exists()
     assert f"dataset as of {anchor}" in result.stdout
     assert_report_printed(result.stdout)
+    # The HTML report lands beside the data and its path is printed; the old anchor's month is charted.
+    assert result.stdout.rstrip().endswith(f"HTML report written to {(tmp_path / REPORT_FILE).resolve()}")
+    page = (tmp_path / REPORT_FILE).read_text()
+    assert page.count("<svg") >= 4 and "2024-02-" in page
     summary = summary_in(result.stdout)
     assert summary.inserted == summary.jobs > 0
 

@@ -84,7 +84,7 @@ async def test_crawl_as_a_writer_and_report_as_a_reader_with_secrets_in_files(
 
     report = await run_cli("report", env=cli_env(deployment.reporter))
     assert report.code == 0, report.stderr
-    assert f"SWR sync jobs: {len(truth)} in the database" in report.stdout
+    assert f"All time: {len(truth)} jobs" in report.stdout
     runs = await fetch(deployment.admin, "SELECT status FROM crawl_runs ORDER BY id")
     assert [r["status"] for r in runs] == ["ok", "ok"]
 

@@ -53,6 +53,14 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
         ("cn-east-3", 1),
     ]
     assert [row["id"] for row in answers[5]] == [run_id]
+    # The Reporting section's queries of the views.
+    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[6]) == [
+        ("ap-southeast-1", 2, 1),
+        ("cn-east-3", 2, 1),
+    ]
+    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[7]] == [("cn-east-3", 3600.0)]
+    assert [row["tag"] for row in answers[8]] == ["v4"]
+    assert [(r["status"], r["last_ok_at"]) for r in answers[9]] == [("running", None)]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:

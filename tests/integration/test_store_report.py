@@ -1,4 +1,4 @@
-"""report(): exact numbers on a small known dataset."""
+"""report(): exact numbers on a small known dataset, over a window and all time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline.domain import RunStats
 from pipeline.store import RegionFailureRate, RepoFailures, StatusCount, Store
-from tests.integration.factories import make_job
+from tests.integration.factories import T0, make_job
 
 
 async def load_dataset(store: Store) -> tuple[int, int]:
@@ -47,9 +47,16 @@ async def load_dataset(store: Store) -> tuple[int, int]:
     return run1, run2
 
 
+SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def until_now() -> datetime:
+    return datetime.now(UTC)
+
+
 async def test_report_on_known_dataset(store: Store) -> None:
     _, run2 = await load_dataset(store)
-    report = await store.report(stuck_after=timedelta(hours=1), top=2)
+    report = await store.report(since=SINCE_EVER, until=until_now(), stuck_after=timedelta(hours=1), top=2)
 
     assert report.by_status == (
         StatusCount("failed", 3),
@@ -77,14 +84,41 @@ async def test_report_on_known_dataset(store: Store) -> None:
 
 async def test_report_thresholds(store: Store) -> None:
     await load_dataset(store)
-    report = await store.report(stuck_after=timedelta(hours=2, minutes=30), top=10)
+    report = await store.report(
+        since=SINCE_EVER, until=until_now(), stuck_after=timedelta(hours=2, minutes=30), top=10
+    )
     assert report.stuck_count == 1
     assert len(report.top_failing) == 3
     assert report.top_failing[2] == RepoFailures("r2", "team-c", "x", failed=1, total=2)
 
 
+async def test_the_window_bounds_its_sections_and_the_all_time_line_does_not(store: Store) -> None:
+    """Only jobs with since <= created_at < until are counted in the window; all time counts them all."""
+    await load_dataset(store)  # jobs 6 and 7 of r1 and 2 of r2 were created 4 hours ago, the rest at T0
+    now = datetime.now(UTC)
+    created_4h_ago = await store.report(since=now - timedelta(hours=5), until=now)
+    assert created_4h_ago.by_status == (StatusCount("waiting", 2), StatusCount("running", 1))
+    assert created_4h_ago.failure_by_region == (
+        RegionFailureRate("cn-south-1", total=2, failed=0, rate=0.0),
+        RegionFailureRate("ap-southeast-1", total=1, failed=0, rate=0.0),
+    )
+    assert created_4h_ago.top_failing == () and created_4h_ago.durations == ()
+    assert [(d.status, d.jobs) for d in created_4h_ago.daily] == [("running", 1), ("waiting", 2)]
+    assert created_4h_ago.stuck_count == 2  # stuck is about now, whenever the job was created
+    assert sum(s.count for s in created_4h_ago.all_time) == 11
+    assert created_4h_ago.first_day == T0.date()
+
+    at_t0 = await store.report(since=T0, until=T0 + timedelta(seconds=1))
+    assert sum(s.count for s in at_t0.by_status) == 8
+    [durations] = [d for d in at_t0.durations if d.remote_region_id == "cn-south-1"]
+    assert (durations.jobs, durations.p50, durations.p95) == (2, 0.0, 0.0)
+    just_after = await store.report(since=T0 + timedelta(microseconds=1), until=now - timedelta(hours=5))
+    assert just_after.by_status == ()  # since is inclusive, until exclusive
+
+
 async def test_report_on_empty_database(store: Store) -> None:
-    report = await store.report()
+    report = await store.report(since=SINCE_EVER, until=until_now())
     assert (report.by_status, report.failure_by_region, report.top_failing, report.stuck_oldest) == ((),) * 4
+    assert (report.daily, report.durations, report.all_time) == ((),) * 3
     assert report.stuck_count == 0
-    assert report.latest_run is None
+    assert report.latest_run is None and report.first_day is None
