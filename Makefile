@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := check
-.PHONY: install demo test pytest lint fmt format-check types check bench profile clean
+.PHONY: install demo test pytest lint fmt format-check types check bench profile clean pushgateway
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ demo: $(STAMP)
 	$(BIN)/swr-etl demo
 
 ## Lint, type check, then the whole test suite (real PostgreSQL, simulator over real HTTP).
-test: lint types pytest
+test: lint types pushgateway pytest
+
+## The Prometheus Pushgateway the metrics tests push to: Debian's package, installed (as root) when missing.
+pushgateway:
+	@command -v prometheus-pushgateway >/dev/null || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-pushgateway; }
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from pipeline import migrate
+from pipeline import heartbeat, migrate
 from pipeline.auth import make_authenticator
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
@@ -24,6 +24,7 @@ from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
+from pipeline.progress import report_progress
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
 from pipeline.writer import Item, Writer
@@ -100,6 +101,8 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
         "concurrency": settings.http.concurrency,
         "page_size": settings.http.page_size,
         "batch_size": settings.database.batch_size,
+        # How stale this run's heartbeat may get before another run closes it as abandoned.
+        "heartbeat_interval": settings.monitoring.heartbeat_interval,
     }
 
 
@@ -135,7 +138,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     stats = RunStats()
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
-    abandoned = await store.close_abandoned_runs(regions, summary)
+    abandoned = await store.close_abandoned_runs(regions, summary, stale_beats=heartbeat.STALE_BEATS)
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
@@ -145,6 +148,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
     crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    monitors = _start_monitors(settings, store, run_id, stats)
     status, exit_code, error = "ok", EXIT_OK, None
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
@@ -162,6 +166,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     grace = settings.grace_period
     error = await _drain_writer(queue, writer_task, stop, grace - min(CLOSE_MARGIN_S, grace * 0.2), error)
+    await _cancel_and_wait(monitors)
     if stop.signum is not None and status in ("ok", "partial"):  # the signal came while the writer drained
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
@@ -184,6 +189,25 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         **_stats_fields(stats),
     )
     return outcome
+
+
+def _start_monitors(
+    settings: Settings, store: Store, run_id: int, stats: RunStats
+) -> list[asyncio.Task[None]]:
+    """The heartbeat (counters to crawl_runs) and the progress display or events; the run cancels them."""
+    every = settings.monitoring
+    return [
+        asyncio.create_task(heartbeat.beat(store, run_id, stats, every.heartbeat_interval), name="heartbeat"),
+        asyncio.create_task(
+            report_progress(stats, len(settings.sources), every.progress_interval), name="progress"
+        ),
+    ]
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _crawl_until_done(
@@ -294,6 +318,7 @@ async def _crawl_source(
         auth = make_authenticator(source, session, client_timeout(http))
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
         client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
+        stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()

@@ -21,6 +21,7 @@ column crawl_repositories.region text not null
 column crawl_repositories.repo_name text not null
 column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
+column crawl_runs.heartbeat_at timestamp with time zone default now()
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
 column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
@@ -76,6 +77,7 @@ column sync_jobs.tag text not null
 column sync_jobs.updated_at timestamp with time zone not null
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
+comment crawl_runs.heartbeat_at When the run last wrote its counters; a stale one while running means the process died
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
