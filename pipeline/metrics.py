@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
 from pipeline.domain import RunStats
-from pipeline.errors import CrawlLocked, FatalError
+from pipeline.errors import CrawlLocked, FatalError, Interrupted
 from pipeline.logs import get_logger
 from pipeline.settings import Settings
 
@@ -114,9 +114,11 @@ async def push_after(crawl: Awaitable[RunOutcome], settings: Settings, stop: Sto
         outcome = await crawl
     except CrawlLocked:
         raise
-    except FatalError:
-        failed = RunResult("failed", time.monotonic() - started, RunStats(), time.time())
-        await _push_in_time(settings, failed, stop)
+    except FatalError as exc:
+        status = "interrupted" if isinstance(exc, Interrupted) else "failed"
+        await _push_in_time(
+            settings, RunResult(status, time.monotonic() - started, RunStats(), time.time()), stop
+        )
         raise
     await _push_in_time(
         settings, RunResult(outcome.status, outcome.seconds, outcome.stats, time.time()), stop
