@@ -3,15 +3,17 @@ cannot succeed never fails the run and keeps its deadline."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from pipeline.domain import RunStats
-from pipeline.metrics import RunResult, push_metrics
+from pipeline.metrics import STATUSES, RunResult, build_registry, push_metrics
 from pipeline.settings import MonitoringSettings, Settings, SourceSettings
 from tests.pushgateway import free_port, scrape, value
 
@@ -96,3 +98,12 @@ async def test_a_gateway_that_never_answers_is_given_up_on_at_the_deadline(silen
     assert not pushed
     assert 0.4 < took < 3.0
     assert [e["event"] for e in logs] == ["metrics_push_failed"]
+
+
+def test_the_documented_alert_rules_use_metrics_that_are_pushed() -> None:
+    rules = (Path(__file__).resolve().parents[2] / "deploy" / "prometheus-rules.yaml").read_text()
+    used = set(re.findall(r"\bswr_etl_[a-z_]+", rules))
+    ok = build_registry(RunResult("ok", 1.0, stats(), 0.0))
+    pushed = {metric.name for metric in ok.collect()}
+    assert used and used <= pushed, used - pushed
+    assert 'status="failed"' in rules and "failed" in STATUSES
