@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import itertools
 import json
+import os
+import pty
 import signal
+import struct
+import sys
+import termios
 from datetime import datetime
 from typing import Any
 
@@ -146,3 +152,43 @@ async def test_a_pushgateway_that_is_down_never_changes_the_exit_code(database_u
     assert result.stdout.startswith("run 1 ok: ")
     (failure,) = events(result.stderr, "metrics_push_failed")
     assert "Connection refused" in failure["error"]
+
+
+def read_until_closed(fd: int) -> str:
+    """Everything written to a pty until its last writer closes it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+async def test_on_a_terminal_the_crawl_draws_a_live_display_instead_of_events(database_url: str) -> None:
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))  # 40 rows, 160 columns
+    async with running_simulator(SLOW) as sim:
+        env = crawl_env(
+            sim, database_url, SWR_ETL_CONCURRENCY="2", SWR_ETL_PROGRESS_INTERVAL="0.2", TERM="xterm"
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pipeline", "crawl",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        screen, (out, _) = await asyncio.gather(
+            asyncio.to_thread(read_until_closed, controller), asyncio.wait_for(proc.communicate(), 120)
+        )
+
+    assert proc.returncode == 0, screen
+    assert out.decode().startswith("run 1 ok: ")
+    assert '"progress"' not in screen  # the display shows the figures, no events
+    assert '"run_finished"' in screen  # log lines still come, printed above the display
+    assert screen.count("repositories ") >= 3  # redrawn as the crawl goes
+    final = screen.rsplit("repositories ", 1)[1]
+    assert final.startswith("40/40 · ") and " jobs · " in final and " req/s · 0 429s · ETA" in final
