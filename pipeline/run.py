@@ -24,7 +24,7 @@ from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
-from pipeline.progress import report_progress
+from pipeline.monitors import start_monitors, stop_monitors
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
 from pipeline.writer import Item, Writer
@@ -117,8 +117,11 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     # asyncpg's pool reports its own failed reconnects (with a traceback) through stdlib logging; a lost
     # database is reported once, by the writer's events and the run's error.
     logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
+    # A connection per writer, one for the crawl lock and one for the heartbeat.
     store = await Store.connect(
-        settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout
+        settings.database.url.reveal(),
+        connect_timeout=settings.database.connect_timeout,
+        max_size=settings.database.writers + 2,
     )
     try:
         await store.ensure_at_head(migrate.head_revision())
@@ -148,7 +151,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
     crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
-    monitors = _start_monitors(settings, store, run_id, stats)
+    monitors = start_monitors(settings, store, run_id, stats)  # heartbeat and progress
     status, exit_code, error = "ok", EXIT_OK, None
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
@@ -166,7 +169,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     grace = settings.grace_period
     error = await _drain_writer(queue, writer_task, stop, grace - min(CLOSE_MARGIN_S, grace * 0.2), error)
-    await _cancel_and_wait(monitors)
+    await stop_monitors(monitors)
     if stop.signum is not None and status in ("ok", "partial"):  # the signal came while the writer drained
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
@@ -189,25 +192,6 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         **_stats_fields(stats),
     )
     return outcome
-
-
-def _start_monitors(
-    settings: Settings, store: Store, run_id: int, stats: RunStats
-) -> list[asyncio.Task[None]]:
-    """The heartbeat (counters to crawl_runs) and the progress display or events; the run cancels them."""
-    every = settings.monitoring
-    return [
-        asyncio.create_task(heartbeat.beat(store, run_id, stats, every.heartbeat_interval), name="heartbeat"),
-        asyncio.create_task(
-            report_progress(stats, len(settings.sources), every.progress_interval), name="progress"
-        ),
-    ]
-
-
-async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _crawl_until_done(
