@@ -154,6 +154,20 @@ async def test_a_pushgateway_that_is_down_never_changes_the_exit_code(database_u
     assert "Connection refused" in failure["error"]
 
 
+async def test_a_database_unreachable_at_start_pushes_a_failed_run(pushgateway: str) -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/swr_etl"
+    async with running_simulator(DATASET) as sim:
+        env = crawl_env(sim, unreachable, SWR_ETL_PUSHGATEWAY_URL=pushgateway, SWR_ETL_DB_CONNECT_TIMEOUT="1")
+        result = await run_cli("crawl", env=env)
+
+    assert result.code == 1, result.stderr
+    series = scrape(pushgateway)
+    group = {"job": "swr_etl", "source": REGION}
+    assert value(series, "swr_etl_run_status", status="failed", **group) == 1.0
+    assert value(series, "swr_etl_run_requests", **group) == 0.0
+    assert value(series, "swr_etl_last_success_timestamp_seconds", **group) is None
+
+
 def read_until_closed(fd: int) -> str:
     """Everything written to a pty until its last writer closes it."""
     chunks = []
