@@ -3,7 +3,9 @@ cannot succeed never fails the run and keeps its deadline."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -13,7 +15,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from pipeline.domain import RunStats
-from pipeline.metrics import STATUSES, RunResult, build_registry, push_metrics
+from pipeline.metrics import STATUSES, RunResult, build_registry, push_after, push_metrics
+from pipeline.run import RunOutcome, StopRequest
 from pipeline.settings import MonitoringSettings, Settings, SourceSettings
 from tests.pushgateway import free_port, scrape, value
 
@@ -107,3 +110,38 @@ def test_the_documented_alert_rules_use_metrics_that_are_pushed() -> None:
     pushed = {metric.name for metric in ok.collect()}
     assert used and used <= pushed, used - pushed
     assert 'status="failed"' in rules and "failed" in STATUSES
+
+
+async def crawled(outcome: RunOutcome) -> RunOutcome:
+    """Stands for run_crawl: a crawl that ended with ``outcome``."""
+    return outcome
+
+
+async def test_the_push_after_a_run_keeps_the_configured_timeout(silent_gateway: str) -> None:
+    settings = settings_for(silent_gateway)
+    settings = dataclasses.replace(
+        settings, monitoring=dataclasses.replace(settings.monitoring, pushgateway_timeout=0.5)
+    )
+    outcome = RunOutcome(1, "ok", 0, stats(), 3.0)
+    started = time.monotonic()
+    with capture_logs() as logs:
+        assert await push_after(crawled(outcome), settings, StopRequest()) is outcome
+    assert 0.4 < time.monotonic() - started < 3.0
+    assert [e["event"] for e in logs] == ["metrics_push_failed"]
+
+
+async def test_after_a_stop_the_push_ends_before_the_grace_period_does(silent_gateway: str) -> None:
+    settings = dataclasses.replace(settings_for(silent_gateway), grace_period=1.2)
+    stop = StopRequest()
+    stop.request(signal.SIGTERM)
+    outcome = RunOutcome(1, "interrupted", 143, stats(), 3.0)
+    started = time.monotonic()
+    with capture_logs() as logs:
+        await push_after(crawled(outcome), settings, stop)  # its own timeout (5 s) would be too late
+    assert time.monotonic() - started < 1.2
+    assert [e["event"] for e in logs] == ["metrics_push_failed"]
+
+    stop.requested_at = time.monotonic() - 1.0  # the stop came a second ago: no time is left
+    with capture_logs() as logs:
+        await push_after(crawled(outcome), settings, stop)
+    assert [e["event"] for e in logs] == ["metrics_push_skipped"]
