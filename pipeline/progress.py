@@ -144,9 +144,10 @@ async def _display(console: Console, stats: RunStats, sources: int) -> None:
         now = time.monotonic()
         return render(measure(stats, sources, now - started, rate, now))
 
-    # Log lines (written to sys.stderr, which Live redirects) are printed above the display; no refresh
-    # thread: this task redraws it.
-    with Live(current(), console=console, auto_refresh=False, redirect_stderr=True, transient=False) as live:
+    # Log lines (written to sys.stderr, which Live redirects) are printed above the display; stdout is left
+    # alone (it carries the summary, perhaps to a pipe); no refresh thread: this task redraws it.
+    live = Live(current(), console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=True)
+    with live:
         try:
             while True:
                 await asyncio.sleep(REFRESH_S)
