@@ -13,7 +13,7 @@ TOOLS := checkov==3.3.30 kubernetes-validate==1.37.0
 MANIFESTS := $(filter-out deploy/kustomization.yaml,$(wildcard deploy/*.yaml))
 
 .DEFAULT_GOAL := check
-.PHONY: install demo test pytest lint fmt format-check types manifests chromium check bench profile clean
+.PHONY: install demo test pytest lint fmt format-check types manifests chromium pushgateway check bench profile clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ $(TOOLS_STAMP): Makefile
 	@touch $(TOOLS_STAMP)
 
 ## Lint, type check, the manifests, then the whole test suite (real PostgreSQL, simulator over real HTTP).
-test: chromium lint types manifests pytest
+test: chromium pushgateway lint types manifests pytest
 
 ## deploy/: valid for the Kubernetes API (strict: no unknown fields) and clean under checkov.
 manifests: $(TOOLS_STAMP)
@@ -45,6 +45,12 @@ manifests: $(TOOLS_STAMP)
 chromium:
 	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || { echo "chromium missing: run make chromium as root" >&2; exit 1; }; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+## The Prometheus Pushgateway the metrics tests push to: Debian's package, installed (as root) when missing.
+pushgateway:
+	@command -v prometheus-pushgateway >/dev/null || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-pushgateway; }
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

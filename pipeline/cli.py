@@ -190,9 +190,10 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace, stop: Any) -
 
 async def cmd_crawl(settings: Settings, args: argparse.Namespace, stop: Any) -> int:
     """Crawl and print the one-line summary."""
+    from pipeline.metrics import push_after  # noqa: PLC0415
     from pipeline.run import run_crawl  # noqa: PLC0415
 
-    outcome = await run_crawl(settings, stop)
+    outcome = await push_after(run_crawl(settings, stop), settings, stop)
     print(outcome.summary())
     return outcome.exit_code
 

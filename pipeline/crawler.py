@@ -106,9 +106,12 @@ class SourceCrawler:
             await repos.put(None)
 
     async def _discover_into(self, repos: asyncio.Queue[Repository | None]) -> None:
-        source = self._source
+        source, stats = self._source, self._stats
         if source.repositories:
-            for repo in dict.fromkeys(source.repositories):
+            selected = dict.fromkeys(source.repositories)
+            stats.repos_discovered += len(selected)  # an explicit selection is known whole at once
+            stats.sources_discovered += 1
+            for repo in selected:
                 if self._stopping():
                     return
                 await repos.put(repo)
@@ -116,6 +119,7 @@ class SourceCrawler:
         try:
             namespaces = list(source.namespaces) or sorted(await self._client.list_namespaces())
         except RepositoryError as exc:
+            stats.sources_discovered += 1  # nothing more will be found
             await self._record_failure(Repository("*", "*"), exc, kind="failed")
             return
         log.info("namespaces_discovered", region=source.region, count=len(namespaces))
@@ -124,9 +128,11 @@ class SourceCrawler:
                 async for repo in discovery.repositories_of(self._client, namespace):
                     if self._stopping():
                         return
+                    stats.repos_discovered += 1
                     await repos.put(repo)
             except RepositoryError as exc:
                 await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+        stats.sources_discovered += 1
 
     async def _worker(self, repos: asyncio.Queue[Repository | None]) -> None:
         while (repo := await repos.get()) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class SyncStatus(enum.StrEnum):
@@ -92,6 +92,15 @@ class JobPage:
     content_range: ContentRange | None
 
 
+class RequestCounters(Protocol):
+    """A source client's live request counters (the client's ClientStats)."""
+
+    @property
+    def requests(self) -> int: ...
+    @property
+    def throttled(self) -> int: ...
+
+
 @dataclass(slots=True)
 class RunStats:
     """Counters of one crawl run (mutable while the run goes on, then written to crawl_runs)."""
@@ -109,4 +118,22 @@ class RunStats:
     rejected: int = 0
     unknown_status: int = 0
     skipped_repos: int = 0
+    # Discovery's progress: repositories found so far, and sources whose discovery is complete.
+    repos_discovered: int = 0
+    sources_discovered: int = 0
     flags: dict[str, int] = field(default_factory=dict)
+    # Each source's client counters, read while the run goes on (`requests` is added up only at the end).
+    clients: list[RequestCounters] = field(default_factory=list)
+
+    @property
+    def repos_done(self) -> int:
+        """Repositories whose crawl ended, whatever the outcome."""
+        return self.repos_ok + self.repos_failed + self.repos_gone + self.repos_flagged + self.skipped_repos
+
+    def requests_sent(self) -> int:
+        """Requests sent so far by every source (live, unlike `requests`)."""
+        return sum(c.requests for c in self.clients)
+
+    def throttled_so_far(self) -> int:
+        """429 answers so far, every source."""
+        return sum(c.throttled for c in self.clients)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from pipeline import migrate
+from pipeline import heartbeat, migrate
 from pipeline.auth import make_authenticator
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
@@ -24,6 +24,7 @@ from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
+from pipeline.monitors import start_monitors, stop_monitors
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
 from pipeline.tasks import owned_tasks
@@ -101,6 +102,8 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
         "concurrency": settings.http.concurrency,
         "page_size": settings.http.page_size,
         "batch_size": settings.database.batch_size,
+        # How stale this run's heartbeat may get before another run closes it as abandoned.
+        "heartbeat_interval": settings.monitoring.heartbeat_interval,
     }
 
 
@@ -115,8 +118,11 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     # asyncpg's pool reports its own failed reconnects (with a traceback) through stdlib logging; a lost
     # database is reported once, by the writer's events and the run's error.
     logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
+    # A connection per writer, one for the crawl lock and one for the heartbeat.
     store = await Store.connect(
-        settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout
+        settings.database.url.reveal(),
+        connect_timeout=settings.database.connect_timeout,
+        max_size=settings.database.writers + 2,
     )
     try:
         await store.ensure_at_head(migrate.head_revision())
@@ -136,7 +142,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     stats = RunStats()
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
-    abandoned = await store.close_abandoned_runs(regions, summary)
+    abandoned = await store.close_abandoned_runs(regions, summary, stale_beats=heartbeat.STALE_BEATS)
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
@@ -146,6 +152,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
     crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    monitors = start_monitors(settings, store, run_id, stats)  # heartbeat and progress
     status, exit_code, error = "ok", EXIT_OK, None
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
@@ -163,6 +170,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     grace = settings.grace_period
     error = await _drain_writer(queue, writer_task, stop, grace - min(CLOSE_MARGIN_S, grace * 0.2), error)
+    await stop_monitors(monitors)
     if stop.signum is not None and status in ("ok", "partial"):  # the signal came while the writer drained
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
@@ -288,6 +296,7 @@ async def _crawl_source(
         auth = make_authenticator(source, session, client_timeout(http))
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
         client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
+        stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()

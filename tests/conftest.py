@@ -9,7 +9,8 @@ here is named ``swr_etl_test_<random>_...`` and dropped again; nothing else is t
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -18,6 +19,7 @@ from pipeline.embedded_db import EmbeddedPostgres
 from pipeline.migrate import upgrade_to_head_async
 from pipeline.store import Store
 from tests import pg
+from tests.pushgateway import running_pushgateway
 
 # Property tests assert behaviour, not speed: a per-example deadline only measures how loaded the machine is
 # (a 200 ms default failed a pagination property on a busy CI host).
@@ -122,3 +124,12 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         yield connected
     finally:
         await connected.close()
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[str]:
+    """URL of a real Pushgateway of this test alone (free loopback port, own storage), stopped after it."""
+    storage = tmp_path / "pushgateway"
+    storage.mkdir()
+    with running_pushgateway(storage) as url:
+        yield url

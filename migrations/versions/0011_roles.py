@@ -20,7 +20,7 @@ migrating role, in this schema); a migration that needs something else grants it
 view without them. The two functions take the role names as arguments, so tests can use their own.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | None = None
 depends_on: str | None = None
 

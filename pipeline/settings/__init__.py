@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipeline.errors import ConfigError
 from pipeline.settings.indirect import overlay, resolve
@@ -21,6 +22,7 @@ from pipeline.settings.model import (
     AUTH_MODES,
     DatabaseSettings,
     HttpSettings,
+    MonitoringSettings,
     Secret,
     Settings,
     SourceSettings,
@@ -32,6 +34,7 @@ __all__ = [
     "ENV_KEYS",
     "DatabaseSettings",
     "HttpSettings",
+    "MonitoringSettings",
     "Secret",
     "Settings",
     "SourceSettings",
@@ -74,6 +77,10 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
     "DATA_DIR": ("run", "data_dir"),
+    "PROGRESS_INTERVAL": ("monitoring", "progress_interval"),
+    "HEARTBEAT_INTERVAL": ("monitoring", "heartbeat_interval"),
+    "PUSHGATEWAY_URL": ("monitoring", "pushgateway_url"),
+    "PUSHGATEWAY_TIMEOUT": ("monitoring", "pushgateway_timeout"),
     # Secrets as files (Kubernetes Secret volumes): the file's content, less one trailing newline.
     "DATABASE_URL_FILE": ("database", "url_file"),
     **{f"{key.upper()}_FILE": ("source", f"{key}_file") for key in CREDENTIAL_KEYS},
@@ -174,7 +181,7 @@ def _check_sections(raw: Mapping[str, Any], path: str) -> None:
         if name == "sources":
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ConfigError(f"config file {path}: sources must be [[sources]] tables")
-        elif name in ("database", "http", "run", "source") and not isinstance(value, dict):
+        elif name in ("database", "http", "monitoring", "run", "source") and not isinstance(value, dict):
             raise ConfigError(f"config file {path}: {name} must be a [{name}] table")
 
 
@@ -199,13 +206,14 @@ def _layer_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any
 
 
 def _build(layered: dict[str, Any], environ: Mapping[str, str], *, require_source: bool) -> Settings:
-    known = {"database", "http", "run", "source", "sources"}
+    known = {"database", "http", "monitoring", "run", "source", "sources"}
     unknown = set(layered) - known
     if unknown:
         raise ConfigError(f"unknown setting section(s): {', '.join(sorted(unknown))}")
     http = _dataclass_from(HttpSettings, layered.get("http", {}), "http")
     database_values = resolve(layered.get("database", {}), ("url",), environ, "database")
     database = _dataclass_from(DatabaseSettings, database_values, "database")
+    monitoring = _dataclass_from(MonitoringSettings, layered.get("monitoring", {}), "monitoring")
     run = layered.get("run", {})
     run_defaults = Settings()
     check_keys(run, {"grace_period", "log_level", "log_format", "data_dir"}, "run")
@@ -214,6 +222,7 @@ def _build(layered: dict[str, Any], environ: Mapping[str, str], *, require_sourc
         sources=build_sources(layered, environ) if require_source else (),
         http=http,
         database=database,
+        monitoring=monitoring,
         grace_period=_number(run.get("grace_period", run_defaults.grace_period), "run.grace_period", float),
         log_level=_choice(
             run.get("log_level", "info"), "run.log_level", ("debug", "info", "warning", "error")
@@ -235,6 +244,8 @@ def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
         value = values[f.name]
         if f.name in SECRET_KEYS:
             kwargs[f.name] = Secret(str(value)) if value else None
+        elif isinstance(getattr(defaults, f.name), str):
+            kwargs[f.name] = str(value)
         else:
             kind = type(getattr(defaults, f.name))
             kwargs[f.name] = _number(value, f"{where}.{f.name}", kind)
@@ -293,7 +304,26 @@ def _validate(settings: Settings) -> None:
             "database.connect_timeout/write_attempts invalid",
         ),
         (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
+        *_monitoring_checks(settings.monitoring),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+
+
+def _monitoring_checks(monitoring: MonitoringSettings) -> list[tuple[bool, str]]:
+    url = urlsplit(monitoring.pushgateway_url)
+    return [
+        (monitoring.progress_interval > 0, _label("monitoring.progress_interval") + " must be positive"),
+        (monitoring.heartbeat_interval > 0, _label("monitoring.heartbeat_interval") + " must be positive"),
+        (monitoring.pushgateway_timeout > 0, _label("monitoring.pushgateway_timeout") + " must be positive"),
+        (
+            not monitoring.pushgateway_url or (url.scheme in ("http", "https") and bool(url.hostname)),
+            _label("monitoring.pushgateway_url") + " must be an http(s) URL",
+        ),
+        # Pushed with no credentials, and logged: a password in it would end up in the logs.
+        (
+            url.username is None and url.password is None,
+            _label("monitoring.pushgateway_url") + " must not carry credentials",
+        ),
+    ]

@@ -105,12 +105,23 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """What a run tells the outside: progress while it goes, a heartbeat in crawl_runs, metrics at its end."""
+
+    progress_interval: float = 30.0
+    heartbeat_interval: float = 5.0
+    pushgateway_url: str = ""
+    pushgateway_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs; built by `load_settings`, validated once, passed down explicitly."""
 
     sources: tuple[SourceSettings, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     grace_period: float = 20.0
     log_level: str = "info"
     log_format: str = "auto"

@@ -84,6 +84,14 @@ async def _insert_new(
     return len(records)
 
 
+def _counters(s: RunStats, requests: int) -> tuple[int, ...]:
+    """crawl_runs' counters in the order FINISH_RUN and HEARTBEAT take them."""
+    return (
+        *(s.repos_ok, s.repos_failed, s.repos_gone, s.repos_flagged, s.pages, requests),
+        *(s.jobs_seen, s.inserted, s.updated, s.unchanged, s.rejected, s.unknown_status),
+    )
+
+
 async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:
     """The migration the database is at, or None when it was never migrated."""
     if not await conn.fetchval(q.REVISION_TABLE_EXISTS):
@@ -204,11 +212,14 @@ class Store:
 
     # --- runs -------------------------------------------------------------------------------------
 
-    async def close_abandoned_runs(self, sources: list[str], settings_summary: dict[str, Any]) -> list[int]:
-        """Mark runs of the same configuration still 'running' as failed (call while holding their lock)."""
+    async def close_abandoned_runs(
+        self, sources: list[str], settings_summary: dict[str, Any], *, stale_beats: float
+    ) -> list[int]:
+        """Mark as failed the runs still 'running' of the same configuration (call while holding their
+        lock), and those of any configuration whose heartbeat is older than ``stale_beats`` intervals."""
         same_sources = orjson.dumps(settings_summary.get("sources", [])).decode()
         with wrap_exceptions(self._dsn, "closing abandoned runs"):
-            rows = await self._pool.fetch(q.CLOSE_ABANDONED_RUNS, list(sources), same_sources)
+            rows = await self._pool.fetch(q.CLOSE_ABANDONED_RUNS, list(sources), same_sources, stale_beats)
         return [int(row["id"]) for row in rows]
 
     async def start_run(self, sources: list[str], settings_summary: dict[str, Any]) -> int:
@@ -218,15 +229,15 @@ class Store:
             run_id = await self._pool.fetchval(q.START_RUN, list(sources), settings)
         return int(run_id)
 
+    async def heartbeat(self, run_id: int, stats: RunStats) -> None:
+        """Write a running run's counters so far and its heartbeat_at (requests: those sent so far)."""
+        with wrap_exceptions(self._dsn, "writing the run's heartbeat"):
+            await self._pool.execute(q.HEARTBEAT, run_id, *_counters(stats, stats.requests_sent()))
+
     async def finish_run(self, run_id: int, status: str, stats: RunStats, error: str | None) -> None:
         """Close a run with its final status, counters and error message."""
-        s = stats
-        counters = (
-            *(s.repos_ok, s.repos_failed, s.repos_gone, s.repos_flagged, s.pages, s.requests),
-            *(s.jobs_seen, s.inserted, s.updated, s.unchanged, s.rejected, s.unknown_status),
-        )
         with wrap_exceptions(self._dsn, "finishing a run"):
-            await self._pool.execute(q.FINISH_RUN, run_id, status, *counters, error)
+            await self._pool.execute(q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error)
 
     # --- jobs -------------------------------------------------------------------------------------
 

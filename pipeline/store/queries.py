@@ -73,17 +73,30 @@ TRY_LOCK = "SELECT pg_try_advisory_lock($1::bigint)"
 # Release a session-level advisory lock.
 UNLOCK = "SELECT pg_advisory_unlock($1::bigint)"
 
-# Close, as failed, the runs of the same sources that a dead process left 'running' (the caller holds
-# their advisory lock, so none of them is alive).
+# Close, as failed, the runs a dead process left 'running': those of the same sources (the caller holds
+# their advisory lock, so none of them is alive) and, whatever their configuration, those whose heartbeat
+# is older than $3 of their own heartbeat intervals. The counters stay as the last heartbeat wrote them;
+# finished_at is the last time the run was known alive. (Rows from before heartbeats have none.)
 CLOSE_ABANDONED_RUNS = """
-UPDATE crawl_runs SET status = 'failed', finished_at = now(),
-    error = 'abandoned: the process ended without closing the run'
-WHERE status = 'running' AND sources = $1::text[] AND settings -> 'sources' = $2::jsonb
+UPDATE crawl_runs SET status = 'failed', finished_at = coalesce(heartbeat_at, now()),
+    error = 'abandoned: the process ended without closing the run (counters as of its last heartbeat)'
+WHERE status = 'running' AND (
+    (sources = $1::text[] AND settings -> 'sources' = $2::jsonb)
+    OR heartbeat_at < now() - make_interval(secs => $3 * (settings ->> 'heartbeat_interval')::float8)
+)
 RETURNING id
 """
 
 # Open a run row in status 'running'.
 START_RUN = "INSERT INTO crawl_runs (sources, settings) VALUES ($1, $2::jsonb) RETURNING id"
+
+# A running run's heartbeat: its counters so far (never over a run already closed).
+HEARTBEAT = """
+UPDATE crawl_runs SET heartbeat_at = now(), repos_ok = $2, repos_failed = $3, repos_gone = $4,
+    repos_flagged = $5, pages = $6, requests = $7, jobs_seen = $8, inserted = $9, updated = $10,
+    unchanged = $11, rejected = $12, unknown_status = $13
+WHERE id = $1 AND status = 'running'
+"""
 
 # Close a run: final status, counters and the error (if any).
 FINISH_RUN = """

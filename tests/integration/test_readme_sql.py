@@ -38,8 +38,12 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     ]
     run_id = await store.start_run(["r1"], {})
     await store.upsert_jobs("r1", run_id, jobs)
+    crashed = await store.start_run(["r2"], {"heartbeat_interval": 5.0})
     conn = await asyncpg.connect(database_url)
     try:
+        await conn.execute(
+            "UPDATE crawl_runs SET heartbeat_at = now() - interval '31 seconds' WHERE id = $1", crashed
+        )
         answers = [await conn.fetch(statement) for statement in readme_statements()]
     finally:
         await conn.close()
@@ -52,15 +56,16 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
         ("ap-southeast-1", 1),
         ("cn-east-3", 1),
     ]
-    assert [row["id"] for row in answers[5]] == [run_id]
+    assert [row["id"] for row in answers[5]] == [crashed, run_id]
+    assert [row["id"] for row in answers[6]] == [crashed]  # only the run whose heartbeat stopped
     # The Reporting section's queries of the views.
-    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[6]) == [
+    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[7]) == [
         ("ap-southeast-1", 2, 1),
         ("cn-east-3", 2, 1),
     ]
-    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[7]] == [("cn-east-3", 3600.0)]
-    assert [row["tag"] for row in answers[8]] == ["v4"]
-    assert [(r["status"], r["last_ok_at"]) for r in answers[9]] == [("running", None)]
+    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[8]] == [("cn-east-3", 3600.0)]
+    assert [row["tag"] for row in answers[9]] == ["v4"]
+    assert [(r["status"], r["last_ok_at"]) for r in answers[10]] == [("running", None)]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:

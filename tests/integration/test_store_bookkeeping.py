@@ -62,12 +62,12 @@ async def test_abandoned_runs_of_the_same_configuration_are_closed(store: Store,
     await store.finish_run(finished, "ok", RunStats(), None)
     elsewhere = await store.start_run(["cn-north-4"], other)
 
-    assert await store.close_abandoned_runs(["cn-north-4"], same) == [dead]
+    assert await store.close_abandoned_runs(["cn-north-4"], same, stale_beats=6) == [dead]
     rows = {r["id"]: r for r in await fetch(database_url, "SELECT id, status, error FROM crawl_runs")}
     assert rows[dead]["status"] == "failed"
     assert "abandoned" in rows[dead]["error"]
     assert (rows[finished]["status"], rows[elsewhere]["status"]) == ("ok", "running")
-    assert await store.close_abandoned_runs(["cn-north-4"], same) == []
+    assert await store.close_abandoned_runs(["cn-north-4"], same, stale_beats=6) == []
 
 
 async def test_rejects_keep_raw_text_even_garbage(store: Store, database_url: str) -> None:

@@ -39,6 +39,7 @@ column crawl_run_health.status text
 column crawl_run_health.updated bigint
 column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
+column crawl_runs.heartbeat_at timestamp with time zone default now()
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
 column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
@@ -125,6 +126,7 @@ column sync_jobs_stuck.tag text
 column sync_jobs_stuck.updated_at timestamp with time zone
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
+comment crawl_runs.heartbeat_at When the run last wrote its counters; a stale one while running means the process died
 comment sync_job_daily Jobs per UTC day of creation, region, target region and status; kept by triggers on sync_jobs (rebuild_sync_job_daily() recomputes it)
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)

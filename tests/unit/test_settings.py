@@ -13,6 +13,7 @@ from pipeline.errors import ConfigError
 from pipeline.settings import (
     DatabaseSettings,
     HttpSettings,
+    MonitoringSettings,
     Secret,
     Settings,
     load_settings,
@@ -25,7 +26,11 @@ BASE_ENV = {"SWR_ETL_ENDPOINT": "https://swr-api.cn-north-4.myhuaweicloud.com", 
 
 def test_documented_file_matches_code_defaults() -> None:
     doc = tomllib.loads((ROOT / "config" / "swr-etl.toml").read_text())
-    for section, cls in (("http", HttpSettings), ("database", DatabaseSettings)):
+    for section, cls in (
+        ("http", HttpSettings),
+        ("database", DatabaseSettings),
+        ("monitoring", MonitoringSettings),
+    ):
         documented = doc[section]
         expected = {f.name for f in fields(cls)} - {"url"}
         assert set(documented) == expected, section
@@ -161,6 +166,45 @@ def test_service_link_names_are_skipped_only_beside_their_service_host(
 ) -> None:
     found = load_settings(env={**BASE_ENV, **env}).unrecognized_env
     assert [entry.split(" (")[0] for entry in found] == reported
+
+
+def test_monitoring_settings_from_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[monitoring]\nprogress_interval = 10\npushgateway_url = "http://pgw.file:9091"\n')
+    env = {
+        **BASE_ENV,
+        "SWR_ETL_CONFIG": str(config),
+        "SWR_ETL_HEARTBEAT_INTERVAL": "2.5",
+        "SWR_ETL_PUSHGATEWAY_URL": "https://pushgateway.monitoring:9091/base",
+        "SWR_ETL_PUSHGATEWAY_TIMEOUT": "3",
+    }
+    assert load_settings(env=env).monitoring == MonitoringSettings(
+        progress_interval=10.0,
+        heartbeat_interval=2.5,
+        pushgateway_url="https://pushgateway.monitoring:9091/base",
+        pushgateway_timeout=3.0,
+    )
+    assert load_settings(env=BASE_ENV).monitoring.pushgateway_url == ""  # no push by default
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SWR_ETL_PROGRESS_INTERVAL": "0"},
+            "monitoring.progress_interval (SWR_ETL_PROGRESS_INTERVAL) must be",
+        ),
+        ({"SWR_ETL_HEARTBEAT_INTERVAL": "-1"}, "monitoring.heartbeat_interval (SWR_ETL_HEARTBEAT_INTERVAL)"),
+        ({"SWR_ETL_PUSHGATEWAY_TIMEOUT": "soon"}, "SWR_ETL_PUSHGATEWAY_TIMEOUT) must be a number"),
+        ({"SWR_ETL_PUSHGATEWAY_URL": "pushgateway:9091"}, "SWR_ETL_PUSHGATEWAY_URL) must be an http(s) URL"),
+        ({"SWR_ETL_PUSHGATEWAY_URL": "http://u:pw-77@pgw:9091"}, "must not carry credentials"),
+    ],
+)
+def test_bad_monitoring_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={**BASE_ENV, **env})
+    assert message in str(info.value)
+    assert "pw-77" not in str(info.value)
 
 
 def test_several_sources_in_one_file(tmp_path: Path) -> None:
