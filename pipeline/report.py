@@ -72,7 +72,7 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
                     s.job.tag,
                     s.job.status,
                     s.job.updated_at,
-                    _duration(now - s.job.updated_at),
+                    _duration(now - (s.job.updated_at or s.job.created_at)),  # no updatedAt: never moved
                 )
                 for s in report.stuck_oldest
             ],

@@ -13,6 +13,7 @@ import orjson
 
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
+from pipeline.records import storable_text
 from pipeline.store import queries as q
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
@@ -53,19 +54,24 @@ def lock_id(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
 
 
-def dedupe_latest(jobs: Sequence[SyncJob]) -> list[SyncJob]:
-    """One job per id, the one with the greatest updated_at (ON CONFLICT cannot touch a row twice)."""
+def merge_rounds(jobs: Sequence[SyncJob]) -> list[list[SyncJob]]:
+    """The batch as rounds of one job per id (ON CONFLICT cannot touch a row twice in one statement).
+
+    Each id keeps its newest observation (one without updated_at is not known to be older: the later one
+    wins). A job claiming an id that an earlier job of another repository holds goes to a later round,
+    where it meets that row as an identity conflict, as it would in a later batch.
+    """
     latest: dict[int, SyncJob] = {}
+    claimed: list[SyncJob] = []
     for job in jobs:
         seen = latest.get(job.id)
-        if seen is None or job.updated_at >= seen.updated_at:
+        if seen is None:
             latest[job.id] = job
-    return list(latest.values())
-
-
-def storable_text(text: str) -> str:
-    """PostgreSQL text cannot hold NUL: keep it visible as the JSON escape instead."""
-    return text.replace("\x00", "\\u0000")
+        elif (job.namespace, job.repo_name) != (seen.namespace, seen.repo_name):
+            claimed.append(job)
+        elif job.updated_at is None or seen.updated_at is None or job.updated_at >= seen.updated_at:
+            latest[job.id] = job
+    return [list(latest.values()), *(merge_rounds(claimed) if claimed else [])]
 
 
 async def _insert_new(
@@ -82,6 +88,19 @@ async def _insert_new(
     except asyncpg.UniqueViolationError:
         return None
     return len(records)
+
+
+async def _merge(
+    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
+) -> tuple[int, int, int]:
+    """Merge a batch of distinct ids through the temp table: (inserted, updated, id conflicts)."""
+    # Plain tuples: asyncpg reads a tuple subclass (SyncJob) field by field through __getitem__, about
+    # 8,000 more instructions per row (callgrind).
+    plain = [tuple(r) for r in records]
+    await conn.copy_records_to_table(q.INCOMING_TABLE, records=plain, columns=q.JOB_COLUMNS)
+    row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
+    assert row is not None
+    return int(row["inserted"]), int(row["updated"]), int(row["id_conflicts"])
 
 
 async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:
@@ -216,7 +235,7 @@ class Store:
             *(s.jobs_seen, s.inserted, s.updated, s.unchanged, s.rejected, s.unknown_status),
         )
         with wrap_exceptions(self._dsn, "finishing a run"):
-            await self._pool.execute(q.FINISH_RUN, run_id, status, *counters, error)
+            await self._pool.execute(q.FINISH_RUN, run_id, status, *counters, error, s.id_conflicts)
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -232,23 +251,26 @@ class Store:
         """
         if not jobs:
             return UpsertResult(0, 0, 0)
-        # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
-        records = sorted(dedupe_latest(jobs), key=itemgetter(0))
+        rounds = merge_rounds(jobs)
+        inserted = updated = id_conflicts = 0
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
-                inserted = await _insert_new(conn, region, run_id, records) if self._expect_new else None
-                if inserted is None:
-                    # Plain tuples: asyncpg reads a tuple subclass (SyncJob) field by field through
-                    # __getitem__, about 8,000 more instructions per row (callgrind).
-                    plain = [tuple(r) for r in records]
-                    await conn.copy_records_to_table(q.INCOMING_TABLE, records=plain, columns=q.JOB_COLUMNS)
-                    row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
-                    assert row is not None
-                    inserted, updated = int(row["inserted"]), int(row["updated"])
-                else:
-                    updated = 0
-        self._expect_new = inserted == len(records)
-        return UpsertResult(inserted, updated, len(jobs) - inserted - updated)
+                for number, records in enumerate(rounds):
+                    # Id order makes concurrent batches lock overlapping rows in the same order.
+                    records.sort(key=itemgetter(0))
+                    new = None
+                    if number == 0 and self._expect_new:
+                        new = await _insert_new(conn, region, run_id, records)
+                    if new is None:
+                        new, changed, claimed = await _merge(conn, region, run_id, records)
+                        updated, id_conflicts = updated + changed, id_conflicts + claimed
+                        if number + 1 < len(rounds):  # the next round starts from an empty temp table
+                            await conn.execute(q.CLEAR_INCOMING)
+                    if number == 0:
+                        first_round_new = new == len(records)
+                    inserted += new
+        self._expect_new = first_round_new
+        return UpsertResult(inserted, updated, len(jobs) - inserted - updated - id_conflicts, id_conflicts)
 
     async def fetch_all_jobs(self, region: str | None = None) -> list[SyncJob]:
         """Every stored job (of one region, or all), ordered by region and id."""
@@ -261,7 +283,8 @@ class Store:
     async def record_rejects(
         self, region: str, run_id: int, repo: Repository, rejects: Sequence[Reject]
     ) -> None:
-        """Keep invalid records aside with their raw text and reason (all or nothing)."""
+        """Keep invalid records aside with their raw text and reason (all or nothing), once per repository
+        and raw text: a record met again only refreshes its reason and last_seen_at."""
         if not rejects:
             return
         rows = [
@@ -271,6 +294,11 @@ class Store:
         with wrap_exceptions(self._dsn, "recording rejected records"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.executemany(q.INSERT_REJECT, rows)
+
+    async def prune_rejects(self, retention: timedelta) -> int:
+        """Delete the rejects no run has met for longer than ``retention``; returns how many went."""
+        with wrap_exceptions(self._dsn, "pruning rejected records"):
+            return int(await self._pool.fetchval(q.PRUNE_REJECTS, retention))
 
     async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
         """Issues (of the repositories not ok) and states of many repositories in one transaction.

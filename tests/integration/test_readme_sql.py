@@ -67,7 +67,7 @@ async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database
             index: "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}"))
             for index, statement in (
                 ("sync_jobs_failed_region_created_idx", failures),
-                ("sync_jobs_active_updated_idx", stuck),
+                ("sync_jobs_active_moved_idx", stuck),
             )
         }
     finally:

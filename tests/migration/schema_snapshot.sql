@@ -22,6 +22,7 @@ column crawl_repositories.repo_name text not null
 column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
+column crawl_runs.id_conflicts bigint not null default 0
 column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
 column crawl_runs.pages bigint not null default 0
@@ -38,6 +39,17 @@ column crawl_runs.status text not null default 'running'::text
 column crawl_runs.unchanged bigint not null default 0
 column crawl_runs.unknown_status bigint not null default 0
 column crawl_runs.updated bigint not null default 0
+column sync_job_conflicts.first_run_id bigint not null
+column sync_job_conflicts.first_seen_at timestamp with time zone not null default now()
+column sync_job_conflicts.id bigint not null
+column sync_job_conflicts.last_run_id bigint not null
+column sync_job_conflicts.last_seen_at timestamp with time zone not null default now()
+column sync_job_conflicts.namespace text not null
+column sync_job_conflicts.record jsonb not null
+column sync_job_conflicts.region text not null
+column sync_job_conflicts.repo_name text not null
+column sync_job_conflicts.stored_namespace text not null
+column sync_job_conflicts.stored_repo_name text not null
 column sync_job_durations.created_at timestamp with time zone
 column sync_job_durations.duration interval
 column sync_job_durations.id bigint
@@ -49,6 +61,7 @@ column sync_job_durations.status text collate C
 column sync_job_durations.tag text
 column sync_job_durations.updated_at timestamp with time zone
 column sync_job_rejects.id bigint not null default nextval('sync_job_rejects_id_seq'::regclass)
+column sync_job_rejects.last_seen_at timestamp with time zone not null default now()
 column sync_job_rejects.namespace text not null
 column sync_job_rejects.raw text not null
 column sync_job_rejects.reason text not null
@@ -57,28 +70,32 @@ column sync_job_rejects.region text not null
 column sync_job_rejects.repo_name text not null
 column sync_job_rejects.run_id bigint not null
 column sync_jobs.created_at timestamp with time zone not null
-column sync_jobs.domain_id text not null
-column sync_jobs.domain_name text not null
+column sync_jobs.domain_id text
+column sync_jobs.domain_name text
+column sync_jobs.extra jsonb
 column sync_jobs.first_seen_at timestamp with time zone not null default now()
 column sync_jobs.id bigint not null
 column sync_jobs.last_run_id bigint not null
 column sync_jobs.last_seen_at timestamp with time zone not null default now()
 column sync_jobs.namespace text collate C not null
-column sync_jobs.override boolean not null
+column sync_jobs.override boolean
 column sync_jobs.region text collate C not null
-column sync_jobs.remote_namespace text not null
-column sync_jobs.remote_region_id text collate C not null
+column sync_jobs.remote_namespace text
+column sync_jobs.remote_region_id text collate C
 column sync_jobs.repo_name text collate C not null
 column sync_jobs.status text collate C not null
-column sync_jobs.sync_operator_id text not null
-column sync_jobs.sync_operator_name text not null
-column sync_jobs.tag text not null
-column sync_jobs.updated_at timestamp with time zone not null
+column sync_jobs.sync_operator_id text
+column sync_jobs.sync_operator_name text
+column sync_jobs.tag text
+column sync_jobs.updated_at timestamp with time zone
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
+comment sync_job_conflicts Records whose id is stored under another repository (the stored row is kept); record is the conflicting observation
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
+comment sync_job_rejects.last_seen_at When a run last met this record (retention clock)
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
+comment sync_jobs.extra The record's undocumented fields (NULL: it had none)
 comment sync_jobs.first_seen_at When the row was first inserted
 comment sync_jobs.last_run_id crawl_runs.id of the run that last inserted or changed this row (unchanged re-observations do not touch it)
 comment sync_jobs.last_seen_at When a run last inserted or changed this row. Unchanged re-observations do not rewrite the row, so this is NOT the last time the job was seen by a crawl
@@ -91,12 +108,15 @@ constraint crawl_repositories crawl_repositories_last_status_check CHECK ((last_
 constraint crawl_repositories crawl_repositories_pkey PRIMARY KEY (region, namespace, repo_name)
 constraint crawl_runs crawl_runs_pkey PRIMARY KEY (id)
 constraint crawl_runs crawl_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'ok'::text, 'partial'::text, 'failed'::text, 'interrupted'::text])))
+constraint sync_job_conflicts sync_job_conflicts_first_run_id_fkey FOREIGN KEY (first_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
+constraint sync_job_conflicts sync_job_conflicts_last_run_id_fkey FOREIGN KEY (last_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
+constraint sync_job_conflicts sync_job_conflicts_pkey PRIMARY KEY (region, id, namespace, repo_name)
 constraint sync_job_rejects sync_job_rejects_pkey PRIMARY KEY (id)
 constraint sync_job_rejects sync_job_rejects_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_jobs sync_jobs_pkey PRIMARY KEY (region, id)
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
-index CREATE INDEX sync_jobs_active_updated_idx ON public.sync_jobs USING btree (updated_at) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
+index CREATE INDEX sync_jobs_active_moved_idx ON public.sync_jobs USING btree (COALESCE(updated_at, created_at)) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
 index CREATE INDEX sync_jobs_created_at_idx ON public.sync_jobs USING btree (created_at)
 index CREATE INDEX sync_jobs_failed_region_created_idx ON public.sync_jobs USING btree (remote_region_id, created_at) WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))
 index CREATE INDEX sync_jobs_repo_created_idx ON public.sync_jobs USING btree (namespace, repo_name, created_at)
@@ -104,6 +124,8 @@ index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING bt
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
 index CREATE UNIQUE INDEX crawl_repositories_pkey ON public.crawl_repositories USING btree (region, namespace, repo_name)
 index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)
+index CREATE UNIQUE INDEX sync_job_conflicts_pkey ON public.sync_job_conflicts USING btree (region, id, namespace, repo_name)
 index CREATE UNIQUE INDEX sync_job_rejects_pkey ON public.sync_job_rejects USING btree (id)
+index CREATE UNIQUE INDEX sync_job_rejects_record_idx ON public.sync_job_rejects USING btree (region, namespace, repo_name, md5(raw))
 index CREATE UNIQUE INDEX sync_jobs_pkey ON public.sync_jobs USING btree (region, id)
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
