@@ -13,7 +13,7 @@ import orjson
 
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
-from pipeline.records import storable_text
+from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
@@ -276,7 +276,9 @@ class Store:
         """Every stored job (of one region, or all), ordered by region and id."""
         with wrap_exceptions(self._dsn, "reading sync jobs"):
             rows = await self._pool.fetch(q.FETCH_JOBS, region)
-        return [SyncJob(**dict(row)) for row in rows]
+        jobs = [SyncJob(**dict(row)) for row in rows]
+        # jsonb comes back in PostgreSQL's layout: give extra the decoder's (sorted keys, compact).
+        return [job._replace(extra=extra_json(orjson.loads(job.extra))) if job.extra else job for job in jobs]
 
     # --- crawl bookkeeping ------------------------------------------------------------------------
 
