@@ -135,7 +135,8 @@ async def test_rejects_are_kept_once_across_runs_and_aged_out(database_url: str)
     finally:
         await conn.close()
     async with running_simulator(SHAPES) as sim:
-        kept = await run_cli("crawl", env=sim_env(sim, database_url, SWR_ETL_REJECTS_RETENTION_DAYS="60"))
+        # 0 keeps every reject however old.
+        kept = await run_cli("crawl", env=sim_env(sim, database_url, SWR_ETL_REJECTS_RETENTION_DAYS="0"))
         assert kept.code == 0, kept.stderr
         assert len(await fetch(database_url, "SELECT id FROM sync_job_rejects")) == len(corrupted)
         aged = await run_cli("crawl", env=sim_env(sim, database_url, SWR_ETL_REJECTS_RETENTION_DAYS="30"))

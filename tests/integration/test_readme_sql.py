@@ -34,7 +34,7 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
         make_job(1, status="failed", remote_region_id="cn-east-3", **recent),
         make_job(2, status="success", remote_region_id="cn-east-3", **recent),
         make_job(3, status="timeout", remote_region_id="ap-southeast-1", **recent),
-        make_job(4, status="waiting", remote_region_id="ap-southeast-1", **recent),
+        make_job(4, status="waiting", remote_region_id="ap-southeast-1", extra='{"syncAuto":true}', **recent),
     ]
     run_id = await store.start_run(["r1"], {})
     await store.upsert_jobs("r1", run_id, jobs)
@@ -53,6 +53,8 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
         ("cn-east-3", 1),
     ]
     assert [row["id"] for row in answers[5]] == [run_id]
+    assert answers[6] == []  # no identity conflict
+    assert [(row["key"], row["count"]) for row in answers[7]] == [("syncAuto", 1)]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:
