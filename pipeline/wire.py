@@ -120,12 +120,10 @@ def parse_valid_page(body: bytes) -> list[SyncJob] | None:
         if created_at is None or (updated_at is None and updated_text is not None):
             return None
         extra = None
-        if keys:
-            fields = {k: v for k, v in zip(keys, values[_DOCUMENTED:], strict=True) if v is not _UNSET}
-            if fields:
-                extra = extra_json(fields)
-                if extra is None:
-                    return None
+        if keys and (tail := values[_DOCUMENTED:]).count(_UNSET) != len(keys):  # count: C, no dict per job
+            extra = extra_json({k: v for k, v in zip(keys, tail, strict=True) if v is not _UNSET})
+            if extra is None:
+                return None
         # tuple.__new__ on a concatenation: SyncJob's own __new__ is a Python function of 15 arguments,
         # and unpacking builds a list first (0.46 against 0.94 µs per job).
         jobs.append(_new_tuple(SyncJob, values[:12] + (created_at, updated_at, extra)))  # noqa: RUF005
