@@ -1,6 +1,7 @@
 """The database layer: the only code that talks SQL (``from pipeline.store import Store``)."""
 
-from pipeline.store.core import Store, lock_id, merge_rounds
+from pipeline.store.core import Store, lock_id
+from pipeline.store.merge import merge_rounds
 from pipeline.store.models import (
     RegionFailureRate,
     RepoFailures,

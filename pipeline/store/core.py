@@ -15,13 +15,13 @@ from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
 from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
+from pipeline.store.merge import PoolConnection, insert_new, merge, merge_rounds
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 
-# Runtime classes are not generic; the aliases exist for the type checker (asyncpg-stubs).
+# Runtime classes are not generic; the alias exists for the type checker (asyncpg-stubs).
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
 class RepoResult(Protocol):
@@ -52,55 +52,6 @@ class RepoResult(Protocol):
 def lock_id(key: str) -> int:
     """A stable signed 64-bit advisory-lock id for a text key (first 8 bytes of its sha256)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-
-
-def merge_rounds(jobs: Sequence[SyncJob]) -> list[list[SyncJob]]:
-    """The batch as rounds of one job per id (ON CONFLICT cannot touch a row twice in one statement).
-
-    Each id keeps its newest observation (one without updated_at is not known to be older: the later one
-    wins). A job claiming an id that an earlier job of another repository holds goes to a later round,
-    where it meets that row as an identity conflict, as it would in a later batch.
-    """
-    latest: dict[int, SyncJob] = {}
-    claimed: list[SyncJob] = []
-    for job in jobs:
-        seen = latest.get(job.id)
-        if seen is None:
-            latest[job.id] = job
-        elif (job.namespace, job.repo_name) != (seen.namespace, seen.repo_name):
-            claimed.append(job)
-        elif job.updated_at is None or seen.updated_at is None or job.updated_at >= seen.updated_at:
-            latest[job.id] = job
-    return [list(latest.values()), *(merge_rounds(claimed) if claimed else [])]
-
-
-async def _insert_new(
-    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
-) -> int | None:
-    """COPY a batch believed new straight into sync_jobs; None (nothing written) if a job exists."""
-    try:
-        async with conn.transaction():  # a savepoint: a clash undoes this attempt only
-            # Plain tuples, as for the staged COPY in Store.upsert_jobs.
-            head = (region, run_id)
-            await conn.copy_records_to_table(
-                q.JOBS_TABLE, records=[head + r for r in records], columns=q.NEW_JOB_COLUMNS
-            )
-    except asyncpg.UniqueViolationError:
-        return None
-    return len(records)
-
-
-async def _merge(
-    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
-) -> tuple[int, int, int]:
-    """Merge a batch of distinct ids through the temp table: (inserted, updated, id conflicts)."""
-    # Plain tuples: asyncpg reads a tuple subclass (SyncJob) field by field through __getitem__, about
-    # 8,000 more instructions per row (callgrind).
-    plain = [tuple(r) for r in records]
-    await conn.copy_records_to_table(q.INCOMING_TABLE, records=plain, columns=q.JOB_COLUMNS)
-    row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
-    assert row is not None
-    return int(row["inserted"]), int(row["updated"]), int(row["id_conflicts"])
 
 
 async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnection) -> str | None:
@@ -260,9 +211,9 @@ class Store:
                     records.sort(key=itemgetter(0))
                     new = None
                     if number == 0 and self._expect_new:
-                        new = await _insert_new(conn, region, run_id, records)
+                        new = await insert_new(conn, region, run_id, records)
                     if new is None:
-                        new, changed, claimed = await _merge(conn, region, run_id, records)
+                        new, changed, claimed = await merge(conn, region, run_id, records)
                         updated, id_conflicts = updated + changed, id_conflicts + claimed
                         if number + 1 < len(rounds):  # the next round starts from an empty temp table
                             await conn.execute(q.CLEAR_INCOMING)
