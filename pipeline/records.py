@@ -35,14 +35,14 @@ _RFC3339 = re.compile(
 )
 BIGINT_MAX = 2**63 - 1
 # API keys in SyncJob field order (the fast paths build the job positionally).
-API_KEYS = (
+_API_KEYS = (
     *("id", "namespace", "repoName", "tag", "status", "override", "remoteRegionId", "remoteNamespace"),
     *("domainID", "domainName", "syncOperatorId", "syncOperatorName", "createdAt", "updatedAt"),
 )
-DOCUMENTED_KEYS = frozenset(API_KEYS)
+_DOCUMENTED_KEYS = frozenset(_API_KEYS)
 _JSON_INT = range(-(2**63), 2**64)  # what orjson reads as an int and writes back
 _MAX_DEPTH = 250  # orjson writes at most 255 levels of nesting
-TOO_DEEP = "<nested too deep>"  # stands for what an undocumented field nests beyond _MAX_DEPTH levels
+_TOO_DEEP = "<nested too deep>"  # stands for what an undocumented field nests beyond _MAX_DEPTH levels
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped: a NUL jsonb refuses
 
 
@@ -66,10 +66,10 @@ def _valid_job(obj: dict[object, object]) -> SyncJob | None:
     Accepts only what ``_checked_job`` accepts, with the same result; it only skips building the reason
     of a rejection. Sparse records and undocumented fields take ``_checked_job``.
     """
-    if len(obj) != len(API_KEYS):
+    if len(obj) != len(_API_KEYS):
         return None
     try:
-        values = [obj[key] for key in API_KEYS]
+        values = [obj[key] for key in _API_KEYS]
     except KeyError:
         return None
     job_id = values[0]
@@ -150,7 +150,7 @@ def _checked_job(obj: object) -> SyncJob | Reject:
 
 def _undocumented(obj: dict[object, object]) -> str | None:
     """The JSON text of the record's undocumented fields (None when it has none), made storable."""
-    fields = {str(k): v for k, v in obj.items() if k not in DOCUMENTED_KEYS}
+    fields = {str(k): v for k, v in obj.items() if k not in _DOCUMENTED_KEYS}
     if not fields:
         return None
     text = extra_json(fields)
@@ -163,7 +163,7 @@ def _undocumented(obj: dict[object, object]) -> str | None:
 def _storable(value: object, depth: int) -> object:
     """``value`` with what jsonb refuses spelled out as text; nesting beyond ``depth`` cut off."""
     if depth <= 0:
-        return TOO_DEEP
+        return _TOO_DEEP
     if isinstance(value, str):
         return storable_text(value).encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
