@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 
 from pipeline.domain import Reject, Repository, RunStats
-from pipeline.store import Store, UpsertResult
+from pipeline.store import Store, UpsertResult, merge_rounds
 from tests.integration.factories import make_job
 
 REGION = "cn-north-4"
@@ -164,3 +164,12 @@ async def test_rejects_no_run_met_for_the_retention_are_pruned(store: Store, dat
     # Met again, an old reject's clock restarts: it is not pruned.
     await store.record_rejects(REGION, run, REPO, [Reject("recent", "y")])
     assert await store.prune_rejects(timedelta(days=30)) == 0
+
+
+def test_merge_rounds_keep_one_job_per_id_and_defer_other_repositories() -> None:
+    a1, a2 = make_job(1, updated=10), make_job(1, updated=5)
+    b1 = make_job(1, namespace="team-b")
+    c1, b1_newer = make_job(1, namespace="team-c"), make_job(1, namespace="team-b", updated=99)
+    none_first, none_later = make_job(2, updated_at=None, tag="x"), make_job(2, updated_at=None, tag="y")
+    rounds = merge_rounds([a1, b1, a2, none_first, c1, b1_newer, none_later])
+    assert rounds == [[a1, none_later], [b1_newer], [c1]]
