@@ -80,6 +80,8 @@ async def test_an_id_two_repositories_serve_is_stored_once_and_the_other_kept_as
         assert result.code == 0, result.stderr
         summaries.append(summary_of(result.stdout))
     assert [s.id_conflicts for s in summaries] == [claims, claims]  # counted by every run that meets them
+    events = [orjson.loads(line) for line in runs[0].stderr.splitlines() if line.startswith("{")]
+    assert sum(e["count"] for e in events if e.get("event") == "id_conflicts") == claims
     assert (summaries[1].inserted, summaries[1].updated) == (0, 0)  # the stored row never flips
     crawl_runs = await fetch(database_url, "SELECT id_conflicts FROM crawl_runs ORDER BY id")
     assert [r["id_conflicts"] for r in crawl_runs] == [claims, claims]
