@@ -116,7 +116,7 @@ async def measure(
         await checkpoint(admin)
         started = time.perf_counter()
         jobs = synthetic_jobs(count)
-        changed = [j._replace(status="success", updated_at=j.updated_at + timedelta(1)) for j in jobs]
+        changed = [j._replace(status="success", updated_at=j.created_at + timedelta(1)) for j in jobs]
         report(f"built {count:,} jobs in {time.perf_counter() - started:.1f}s; batch size {batch_size:,}")
         inputs = {"new": jobs, "unchanged": jobs, "changed": changed}
         passes = []

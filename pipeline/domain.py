@@ -40,27 +40,36 @@ class SyncJob(NamedTuple):
     """One image-sync job as the API reports it (field names are the snake_case API names).
 
     Immutable like the other domain types, but a tuple: in this field order it is also the row the store
-    COPYs (no per-job conversion on the hot path of a crawl of hundreds of thousands of jobs).
+    COPYs (no per-job conversion on the hot path of a crawl of hundreds of thousands of jobs). Only what
+    identifies and orders a job is required; the API reference marks no field mandatory, so every other
+    documented field is None when the record had it null or absent.
     """
 
     id: int
     namespace: str
     repo_name: str
-    tag: str
+    tag: str | None
     status: str
-    override: bool
-    remote_region_id: str
-    remote_namespace: str
-    domain_id: str
-    domain_name: str
-    sync_operator_id: str
-    sync_operator_name: str
+    override: bool | None
+    remote_region_id: str | None
+    remote_namespace: str | None
+    domain_id: str | None
+    domain_name: str | None
+    sync_operator_id: str | None
+    sync_operator_name: str | None
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime | None
+    # The record's undocumented fields as the text of one JSON object, keys sorted (None: it had none).
+    extra: str | None = None
 
     @property
     def status_known(self) -> bool:
         return self.status in KNOWN_STATUSES
+
+    @property
+    def moved_at(self) -> datetime:
+        """When the job last moved as far as the API says: a job without updatedAt never moved."""
+        return self.updated_at or self.created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +126,7 @@ class RunStats:
     unchanged: int = 0
     rejected: int = 0
     unknown_status: int = 0
+    id_conflicts: int = 0
     skipped_repos: int = 0
     # Discovery's progress: repositories found so far, and sources whose discovery is complete.
     repos_discovered: int = 0

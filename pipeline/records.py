@@ -1,7 +1,7 @@
 """Validation of API records: one JSON element -> a frozen domain object, or a Reject with the reason.
 
-Pure helpers shared by the decoders in ``sansio``: RFC 3339 parsing, compact JSON for rejects, header lookup,
-single-line snippets for messages.
+Pure helpers shared by the decoders in ``sansio`` and ``wire``: RFC 3339 parsing, the JSON text of
+undocumented fields, compact JSON for rejects, header lookup, single-line snippets for messages.
 """
 
 from __future__ import annotations
@@ -9,94 +9,45 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Annotated
 
-import msgspec
 import orjson
 
 from pipeline.domain import Reject, SyncJob
 
-# SyncJob attribute <- API field; every documented field is required (the doc lists them all as present and
-# the table has no NULLs for them): a job missing one is a Reject, never a half-filled row.
+# SyncJob attribute <- API field, and whether a job needs it. Only what identifies and orders a job is
+# required: the API reference marks no field mandatory, so any other one may be null or absent (stored as
+# NULL). A field of the wrong type is still a Reject: the record is not what the API documents.
 _STRING_FIELDS = (
-    ("namespace", "namespace"),
-    ("repo_name", "repoName"),
-    ("tag", "tag"),
-    ("status", "status"),
-    ("remote_region_id", "remoteRegionId"),
-    ("remote_namespace", "remoteNamespace"),
-    ("domain_id", "domainID"),
-    ("domain_name", "domainName"),
-    ("sync_operator_id", "syncOperatorId"),
-    ("sync_operator_name", "syncOperatorName"),
+    ("namespace", "namespace", True),
+    ("repo_name", "repoName", True),
+    ("tag", "tag", False),
+    ("status", "status", True),
+    ("remote_region_id", "remoteRegionId", False),
+    ("remote_namespace", "remoteNamespace", False),
+    ("domain_id", "domainID", False),
+    ("domain_name", "domainName", False),
+    ("sync_operator_id", "syncOperatorId", False),
+    ("sync_operator_name", "syncOperatorName", False),
 )
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))",
     re.ASCII,
 )
-_BIGINT_MAX = 2**63 - 1
-# API keys in SyncJob field order (the fast path builds the job positionally).
+BIGINT_MAX = 2**63 - 1
+# API keys in SyncJob field order (the fast paths build the job positionally).
 _API_KEYS = (
     *("id", "namespace", "repoName", "tag", "status", "override", "remoteRegionId", "remoteNamespace"),
     *("domainID", "domainName", "syncOperatorId", "syncOperatorName", "createdAt", "updatedAt"),
 )
+_DOCUMENTED_KEYS = frozenset(_API_KEYS)
+_JSON_INT = range(-(2**63), 2**64)  # what orjson reads as an int and writes back
+_MAX_DEPTH = 250  # orjson writes at most 255 levels of nesting
+_TOO_DEEP = "<nested too deep>"  # stands for what an undocumented field nests beyond _MAX_DEPTH levels
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped: a NUL jsonb refuses
 
 
 class _Invalid(ValueError):
     """One field of a record is unusable; the message is the Reject reason."""
-
-
-class _WireJob(msgspec.Struct, forbid_unknown_fields=True):
-    """A ShowSyncJob element as msgspec decodes and type-checks it, in C (the timestamps stay text)."""
-
-    id: Annotated[int, msgspec.Meta(ge=0, le=_BIGINT_MAX)]
-    namespace: str
-    repo_name: str = msgspec.field(name="repoName")
-    tag: str
-    status: str
-    override: bool
-    remote_region_id: str = msgspec.field(name="remoteRegionId")
-    remote_namespace: str = msgspec.field(name="remoteNamespace")
-    domain_id: str = msgspec.field(name="domainID")
-    domain_name: str = msgspec.field(name="domainName")
-    sync_operator_id: str = msgspec.field(name="syncOperatorId")
-    sync_operator_name: str = msgspec.field(name="syncOperatorName")
-    created_at: str = msgspec.field(name="createdAt")
-    updated_at: str = msgspec.field(name="updatedAt")
-
-
-# Unknown fields are refused, not skipped: msgspec skips them without validating them (invalid UTF-8, a
-# number beyond a double), where orjson refuses the whole page. A page with extra fields is therefore
-# decoded by the general path: correct, only slower (add a field the API starts sending to _WireJob).
-_WIRE_PAGE = msgspec.json.Decoder(list[_WireJob])
-_astuple = msgspec.structs.astuple
-_new_tuple = tuple.__new__
-
-
-def parse_valid_page(body: bytes) -> list[SyncJob] | None:
-    """The jobs of a ShowSyncJob body in which every element is a valid job, else None.
-
-    The crawl's hot path: decoding and type checks run in msgspec, about 2.5x faster than decoding to
-    dicts and validating them. It accepts exactly what ``parse_job`` accepts for every element, with the
-    same result; anything else (a bad element, a body that is not an array of objects, a body with
-    ``\\u`` escapes, which could spell a NUL or an unpaired surrogate) returns None, and the caller takes
-    the general path, which sorts out rejects and malformed bodies.
-    """
-    if b"\\u" in body:  # (a raw NUL or other control character is not JSON: msgspec refuses it)
-        return None
-    try:
-        wire = _WIRE_PAGE.decode(body)
-    except Exception:  # any failure (UnicodeDecodeError, RecursionError too): the general path decides
-        return None
-    jobs = []
-    for w in wire:
-        created_at, updated_at = _utc_timestamp(w.created_at), _utc_timestamp(w.updated_at)
-        if created_at is None or updated_at is None:
-            return None
-        # tuple.__new__ on a concatenation: SyncJob's own __new__ is a Python function of 14 arguments,
-        # and unpacking builds a list first (0.46 against 0.94 µs per job).
-        jobs.append(_new_tuple(SyncJob, _astuple(w)[:12] + (created_at, updated_at)))  # noqa: RUF005
-    return jobs
 
 
 def parse_job(obj: object) -> SyncJob | Reject:
@@ -109,16 +60,20 @@ def parse_job(obj: object) -> SyncJob | Reject:
 
 
 def _valid_job(obj: dict[object, object]) -> SyncJob | None:
-    """The fast path (the crawl's hot loop): a SyncJob when every field is valid, else None.
+    """The fast path (the crawl's hot loop): a SyncJob when the record has exactly the documented fields,
+    every one valid and not null, else None.
 
-    Accepts exactly what ``_checked_job`` accepts; it only skips building the reason of a rejection.
+    Accepts only what ``_checked_job`` accepts, with the same result; it only skips building the reason
+    of a rejection. Sparse records and undocumented fields take ``_checked_job``.
     """
+    if len(obj) != len(_API_KEYS):
+        return None
     try:
         values = [obj[key] for key in _API_KEYS]
     except KeyError:
         return None
     job_id = values[0]
-    if type(job_id) is not int or not 0 <= job_id <= _BIGINT_MAX or type(values[5]) is not bool:
+    if type(job_id) is not int or not 0 <= job_id <= BIGINT_MAX or type(values[5]) is not bool:
         return None
     try:
         # One pass over the ten strings (join refuses non-strings; an unpaired surrogate stays unpaired).
@@ -127,8 +82,8 @@ def _valid_job(obj: dict[object, object]) -> SyncJob | None:
         return None
     if "\x00" in joined or not (joined.isascii() or _encodable(joined)):
         return None
-    values[12] = _utc_timestamp(values[12])
-    values[13] = _utc_timestamp(values[13])
+    values[12] = utc_timestamp(values[12])
+    values[13] = utc_timestamp(values[13])
     if values[12] is None or values[13] is None:
         return None
     return SyncJob(*values)  # type: ignore[arg-type]
@@ -142,7 +97,8 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _utc_timestamp(value: object) -> datetime | None:
+def utc_timestamp(value: object) -> datetime | None:
+    """An RFC 3339 string -> aware UTC datetime; None when it is not one (or not a string)."""
     if type(value) is not str:
         return None
     # The common shape (UTC 'Z', at most microseconds) by position, cheaper than the regex: separators in
@@ -163,22 +119,65 @@ def _utc_timestamp(value: object) -> datetime | None:
     return parse_rfc3339(value)
 
 
+def extra_json(fields: Mapping[str, object]) -> str | None:
+    """Undocumented fields as the text of one JSON object, keys sorted; None when jsonb could not hold it
+    as it is (an integer beyond 64 bits, an unpaired surrogate, a NUL, nesting deeper than orjson writes)."""
+    try:
+        text = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError subclasses TypeError
+        return None
+    return None if b"\\u0000" in text and _ESCAPED_NUL.search(text) else text.decode()
+
+
 def _checked_job(obj: object) -> SyncJob | Reject:
     """Field by field, so that a Reject names the first bad field."""
     if not isinstance(obj, dict):
         return Reject(raw=compact_json(obj), reason=f"not an object: {json_kind(obj)}")
     try:
         job_id = _job_id(obj)  # first, so a record with nothing usable is reported by its key
-        fields: dict[str, object] = {attr: _string(obj, key) for attr, key in _STRING_FIELDS}
+        fields = {attr: _string(obj, key, required) for attr, key, required in _STRING_FIELDS}
         return SyncJob(
             id=job_id,
             override=_boolean(obj, "override"),
             created_at=_timestamp(obj, "createdAt"),
-            updated_at=_timestamp(obj, "updatedAt"),
+            updated_at=None if obj.get("updatedAt") is None else _timestamp(obj, "updatedAt"),
+            extra=_undocumented(obj),
             **fields,  # type: ignore[arg-type]
         )
     except _Invalid as exc:
         return Reject(raw=compact_json(obj), reason=str(exc))
+
+
+def _undocumented(obj: dict[object, object]) -> str | None:
+    """The JSON text of the record's undocumented fields (None when it has none), made storable."""
+    fields = {str(k): v for k, v in obj.items() if k not in _DOCUMENTED_KEYS}
+    if not fields:
+        return None
+    text = extra_json(fields)
+    if text is None:  # kept, made storable as PostgreSQL text is: NUL and surrogates as their escapes
+        text = extra_json(_storable(fields, _MAX_DEPTH))  # type: ignore[arg-type]
+    assert text is not None
+    return text
+
+
+def _storable(value: object, depth: int) -> object:
+    """``value`` with what jsonb refuses spelled out as text; nesting beyond ``depth`` cut off."""
+    if depth <= 0:
+        return _TOO_DEEP
+    if isinstance(value, str):
+        return storable_text(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(str(k), depth): _storable(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v, depth - 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _JSON_INT:
+        return str(value)
+    return value
+
+
+def storable_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: keep it visible as the JSON escape instead."""
+    return text.replace("\x00", "\\u0000")
 
 
 def _field(obj: dict[object, object], key: str) -> object:
@@ -192,13 +191,15 @@ def _job_id(obj: dict[object, object]) -> int:
     value = _field(obj, "id")
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid(f"id: not an integer: {_short(value)}")
-    if not 0 <= value <= _BIGINT_MAX:
+    if not 0 <= value <= BIGINT_MAX:
         raise _Invalid(f"id: out of range: {value}")
     return value
 
 
-def _string(obj: dict[object, object], key: str) -> str:
-    value = _field(obj, key)
+def _string(obj: dict[object, object], key: str, required: bool) -> str | None:
+    value = _field(obj, key) if required else obj.get(key)
+    if value is None and not required:
+        return None
     if not isinstance(value, str):
         raise _Invalid(f"{key}: not a string: {_short(value)}")
     # PostgreSQL text cannot hold NUL or unpaired surrogates: refuse them here, not in the writer's batch.
@@ -211,9 +212,9 @@ def _string(obj: dict[object, object], key: str) -> str:
     return value
 
 
-def _boolean(obj: dict[object, object], key: str) -> bool:
-    value = _field(obj, key)
-    if not isinstance(value, bool):
+def _boolean(obj: dict[object, object], key: str) -> bool | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, bool):
         raise _Invalid(f"{key}: not a boolean: {_short(value)}")
     return value
 
@@ -257,7 +258,10 @@ def compact_json(obj: object, limit: int | None = None) -> str:
     try:
         text = orjson.dumps(obj).decode()
     except TypeError:  # orjson.JSONEncodeError subclasses TypeError (e.g. ints beyond 64 bits)
-        text = repr(obj)
+        try:
+            text = repr(obj)
+        except RecursionError:
+            text = f"<{json_kind(obj)} nested too deep to show>"
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -84,7 +84,7 @@ def render_report(report: Report, *, stuck_after: timedelta, now: datetime | Non
                     s.job.tag,
                     s.job.status,
                     s.job.updated_at,
-                    _duration(now - s.job.updated_at),
+                    _duration(now - s.job.moved_at),
                 )
                 for s in report.stuck_oldest
             ],

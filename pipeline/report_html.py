@@ -192,7 +192,7 @@ def stuck_chart(report: Report, now: datetime) -> str:
     """The oldest stuck jobs, one bar each, as long as they have not moved."""
     if not report.stuck_oldest:
         return _empty("Nothing is stuck")
-    ages = [(now - s.job.updated_at).total_seconds() for s in report.stuck_oldest]
+    ages = [(now - s.job.moved_at).total_seconds() for s in report.stuck_oldest]
     rows = [
         (f"{s.job.namespace}/{s.job.repo_name}"[-28:], [(age, _color(s.job.status))], seconds_text(age))
         for s, age in zip(report.stuck_oldest, ages, strict=True)
@@ -205,9 +205,9 @@ def stuck_table(report: Report, now: datetime) -> str:
     head = "<tr><th>region</th><th>id</th><th>repository</th><th>tag</th><th>status</th><th>for</th></tr>"
     rows = [
         f"<tr><td>{escape(s.region)}</td><td>{s.job.id}</td>"
-        f"<td>{escape(s.job.namespace)}/{escape(s.job.repo_name)}</td><td>{escape(s.job.tag)}</td>"
+        f"<td>{escape(s.job.namespace)}/{escape(s.job.repo_name)}</td><td>{escape(s.job.tag or '')}</td>"
         f"<td>{escape(s.job.status)}</td>"
-        f"<td>{seconds_text((now - s.job.updated_at).total_seconds())}</td></tr>"
+        f"<td>{seconds_text((now - s.job.moved_at).total_seconds())}</td></tr>"
         for s in report.stuck_oldest
     ]
     return f"<table>{head}{''.join(rows)}</table>\n" if rows else ""

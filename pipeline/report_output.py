@@ -72,7 +72,7 @@ TABLES: dict[str, tuple[Sequence[str], Callable[[Report], list[Sequence[Any]]]]]
 def _stuck_row(stuck: StuckJob) -> tuple[Any, ...]:
     job = stuck.job
     return (stuck.region, job.id, job.namespace, job.repo_name, job.tag, job.status,
-            job.created_at.isoformat(), job.updated_at.isoformat())  # fmt: skip
+            job.created_at.isoformat(), job.updated_at and job.updated_at.isoformat())  # fmt: skip
 
 
 def _rows(name: str, report: Report) -> list[dict[str, Any]]:

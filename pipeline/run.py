@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -81,7 +82,7 @@ class RunOutcome:
             f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, "
             f"{s.repos_gone} gone, {s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, "
             f"{s.jobs_seen} jobs, {s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, "
-            f"{s.unknown_status} unknown status, {self.seconds:.1f} s"
+            f"{s.unknown_status} unknown status, {s.id_conflicts} id conflicts, {self.seconds:.1f} s"
         )
         return line + (f" — {self.error}" if self.error else "")
 
@@ -148,6 +149,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
+    await _prune_rejects(store, settings.database.rejects_retention_days)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
@@ -193,6 +195,14 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         **_stats_fields(stats),
     )
     return outcome
+
+
+async def _prune_rejects(store: Store, days: float) -> None:
+    """Age out the rejects no run has met for `database.rejects_retention_days` (0: keep them all)."""
+    if days > 0:
+        pruned = await store.prune_rejects(timedelta(days=days))
+        if pruned:
+            log.info("rejects_pruned", count=pruned, retention_days=days)
 
 
 async def _crawl_until_done(

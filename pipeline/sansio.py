@@ -24,9 +24,9 @@ from pipeline.records import (
     json_kind,
     parse_job,
     parse_rfc3339,
-    parse_valid_page,
     single_line,
 )
+from pipeline.wire import parse_valid_page
 
 __all__ = [
     "NAMESPACES_PATH",

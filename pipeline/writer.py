@@ -159,6 +159,9 @@ class Writer:
             self._stats.inserted += result.inserted
             self._stats.updated += result.updated
             self._stats.unchanged += result.unchanged
+            self._stats.id_conflicts += result.id_conflicts
+            if result.id_conflicts:
+                log.warning("id_conflicts", region=region, count=result.id_conflicts)
         for item in items:
             if isinstance(item, PageBatch) and item.rejects:
                 await self._retry(

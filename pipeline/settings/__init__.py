@@ -50,6 +50,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "DATABASE_URL": ("database", "url"),
     "DB_CONNECT_TIMEOUT": ("database", "connect_timeout"),
     "BATCH_SIZE": ("database", "batch_size"),
+    "REJECTS_RETENTION_DAYS": ("database", "rejects_retention_days"),
     "ENDPOINT": ("source", "endpoint"),
     "REGION": ("source", "region"),
     "TOKEN": ("source", "token"),
@@ -299,6 +300,7 @@ def _validate(settings: Settings) -> None:
             "database.batch_size and queue_pages must be at least 1",
         ),
         (db.writers >= 1, "database.writers must be at least 1"),
+        (db.rejects_retention_days >= 0, _label("database.rejects_retention_days") + " must be >= 0"),
         (
             db.connect_timeout > 0 and db.write_attempts >= 1,
             "database.connect_timeout/write_attempts invalid",

@@ -102,6 +102,7 @@ class DatabaseSettings:
     queue_pages: int = 256
     write_attempts: int = 5
     write_backoff_cap: float = 10.0
+    rejects_retention_days: float = 30.0  # rejects no run met for this long are deleted; 0 keeps them
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class SimulatorConfig:
     max_page_size: int | None = None
     bad_records: float = 0.0
     unknown_status: float = 0.0
+    sparse_records: float = 0.0
+    extra_fields: float = 0.0
+    shared_ids: int = 0
     lying_repos: int = 0
     forbidden_repos: int = 0
     forbidden_namespaces: int = 0
@@ -62,7 +65,7 @@ class SimulatorConfig:
 
     def __post_init__(self) -> None:
         repos = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
-        counts = ("namespaces", "repos_per_namespace", "forbidden_namespaces", "deleted_jobs")
+        counts = ("namespaces", "repos_per_namespace", "forbidden_namespaces", "deleted_jobs", "shared_ids")
         for name in (*counts, *repos):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -76,7 +79,7 @@ class SimulatorConfig:
             raise ValueError("max_page_size must be >= 1")
         for kind in FAULT_KINDS:
             _check_probability(f"fault_{kind}", getattr(self, f"fault_{kind}"))
-        for name in ("fault_rate", "bad_records", "unknown_status"):
+        for name in ("fault_rate", "bad_records", "unknown_status", "sparse_records", "extra_fields"):
             _check_probability(name, getattr(self, name))
         if self.rate_limit < 0:
             raise ValueError("rate_limit must be >= 0")
@@ -150,6 +153,9 @@ _HELP: dict[str, str] = {
     "max_page_size": "serve at most this many jobs per page whatever limit says (default: no cap)",
     "bad_records": "fraction of jobs served corrupted (missing/non-integer id, bad timestamp, wrong types)",
     "unknown_status": "fraction of jobs with a status outside the documented list",
+    "sparse_records": "fraction of jobs with 1-3 optional fields null or absent (data: ground truth too)",
+    "extra_fields": "fraction of jobs carrying undocumented fields (data: ground truth too)",
+    "shared_ids": "jobs whose id another repository's job also carries (ids unique per region no more)",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
     "forbidden_repos": "repositories whose sync_job answers 403 SVCSTG.SWR.4030170 (no permission)",
     "forbidden_namespaces": "namespaces (listed, never the first) whose ListReposDetails and sync_job"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.simulator.config import SimulatorConfig
-from pipeline.simulator.records import DEFECTS, Job, Repo, encode_inner, unit
+from pipeline.simulator.records import DEFECTS, OPTIONAL_KEYS, Job, Repo, encode_inner, unit
 
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
@@ -221,20 +221,61 @@ def _assign_ids(rng: random.Random, repos: list[Repo], first: int) -> int:
 
 
 def _apply_data_faults(config: SimulatorConfig, data: Dataset) -> None:
-    if config.unknown_status > 0 or config.bad_records > 0:
+    if config.shared_ids > 0:
+        _share_ids(config, data)
+    if any((config.unknown_status, config.bad_records, config.sparse_records, config.extra_fields)):
         for repo in data.repos:
             for job in repo.jobs:
                 apply_job_faults(config, job)
 
 
 def apply_job_faults(config: SimulatorConfig, job: Job) -> None:
-    """Unknown statuses are data; bad records are a serving defect. Each job decides by its own hash."""
+    """Unknown statuses, sparse records and undocumented fields are data; bad records are a serving
+    defect. Each job decides by its own hash."""
     key = str(job.id)
     seed = config.seed
     if config.unknown_status > 0 and unit(seed, "unknown_status", key) < config.unknown_status:
         job.status = UNKNOWN_STATUSES[job.id % len(UNKNOWN_STATUSES)]
     if config.bad_records > 0 and unit(seed, "bad_records", key) < config.bad_records:
         job.defect = DEFECTS[int(unit(seed, "defect", key) * len(DEFECTS))]
+    if config.sparse_records > 0 and unit(seed, "sparse_records", key) < config.sparse_records:
+        keys = sorted(OPTIONAL_KEYS, key=lambda k: unit(seed, "sparse_key", f"{key}/{k}"))
+        count = 1 + int(unit(seed, "sparse_count", key) * 3)
+        job.sparse = tuple((k, unit(seed, "sparse_absent", f"{key}/{k}") < 0.5) for k in keys[:count])
+    if config.extra_fields > 0 and unit(seed, "extra_fields", key) < config.extra_fields:
+        job.extra = _undocumented_fields(seed, job.id)
+
+
+def _undocumented_fields(seed: int, job_id: int) -> dict[str, object]:
+    """1-4 fields the API reference does not list (a sibling API's SDK model carries syncAuto).
+
+    No list of objects: encode_inner splits pages on "},{".
+    """
+    key = str(job_id)
+    fields: dict[str, object] = {
+        "syncAuto": job_id % 3 == 0,
+        "trigger": {"kind": "rule" if job_id % 2 else "manual", "ruleId": job_id % 97, "tags": ["v1", 2.5]},
+        "priority": None if job_id % 5 == 0 else job_id % 10,
+        "jobRegion": "中国-北京四",
+    }
+    names = sorted(fields, key=lambda name: unit(seed, "extra_key", f"{key}/{name}"))
+    return {name: fields[name] for name in names[: 1 + int(unit(seed, "extra_count", key) * 4)]}
+
+
+def _share_ids(config: SimulatorConfig, data: Dataset) -> None:
+    """--shared-ids K: K jobs take the id of a job of another repository (ids no longer unique)."""
+    rng = random.Random(f"{config.seed}/shared-ids")
+    repos = [r for r in data.repos if r.jobs]
+    if len(repos) < 2:
+        return
+    for _ in range(config.shared_ids):
+        owner, taker = rng.sample(repos, 2)
+        job = rng.choice(taker.jobs)
+        job.id = rng.choice(owner.jobs).id
+    for repo in repos:  # the API's order is createdAt, then id
+        repo.jobs.sort(key=lambda j: (j.created_us, j.id))
+        for index, job in enumerate(repo.jobs):
+            job.index = index
 
 
 def _pick_fault_repos(config: SimulatorConfig, data: Dataset) -> None:

@@ -11,6 +11,12 @@ from typing import Any, NamedTuple
 import orjson
 
 DEFECTS: tuple[str, ...] = ("missing_id", "non_integer_id", "bad_timestamp", "wrong_types")
+# The documented fields a job may lack (the API reference marks none mandatory; only these are optional
+# here: the crawler needs id, namespace, repoName, status and createdAt).
+OPTIONAL_KEYS: tuple[str, ...] = (
+    *("tag", "override", "remoteRegionId", "remoteNamespace", "domainID", "domainName"),
+    *("syncOperatorId", "syncOperatorName", "updatedAt"),
+)
 
 
 _HOUR_PREFIXES: dict[int, str] = {}
@@ -68,11 +74,13 @@ class Job:
     created_us: int
     updated_us: int
     defect: str | None = None
+    sparse: tuple[tuple[str, bool], ...] = ()  # (optional key, absent rather than null), see --sparse-records
+    extra: dict[str, Any] | None = None  # undocumented fields, see --extra-fields
 
     def to_api(self) -> dict[str, Any]:
         """The job in the API's JSON shape (always the valid form)."""
         repo = self.repo
-        return {
+        record = {
             "id": self.id,
             "namespace": repo.namespace,
             "repoName": repo.name,
@@ -88,6 +96,14 @@ class Job:
             "createdAt": format_timestamp(self.created_us),
             "updatedAt": format_timestamp(self.updated_us),
         }
+        for key, absent in self.sparse:
+            if absent:
+                del record[key]
+            else:
+                record[key] = None
+        if self.extra:
+            record.update(self.extra)
+        return record
 
     def served_record(self) -> dict[str, Any]:
         """The record the API serves for this job: valid, or corrupted the way `defect` says."""

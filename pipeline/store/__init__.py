@@ -1,6 +1,7 @@
 """The database layer: the only code that talks SQL (``from pipeline.store import Store``)."""
 
-from pipeline.store.core import Store, dedupe_latest, lock_id
+from pipeline.store.core import Store, lock_id
+from pipeline.store.merge import merge_rounds
 from pipeline.store.models import (
     DailyCount,
     RegionDurations,
@@ -25,7 +26,7 @@ __all__ = [
     "Store",
     "StuckJob",
     "UpsertResult",
-    "dedupe_latest",
     "lock_id",
+    "merge_rounds",
     "redact_dsn",
 ]

@@ -13,14 +13,15 @@ import orjson
 
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
+from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
+from pipeline.store.merge import PoolConnection, insert_new, merge, merge_rounds
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 
-# Runtime classes are not generic; the aliases exist for the type checker (asyncpg-stubs).
+# Runtime classes are not generic; the alias exists for the type checker (asyncpg-stubs).
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
 class RepoResult(Protocol):
@@ -51,37 +52,6 @@ class RepoResult(Protocol):
 def lock_id(key: str) -> int:
     """A stable signed 64-bit advisory-lock id for a text key (first 8 bytes of its sha256)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-
-
-def dedupe_latest(jobs: Sequence[SyncJob]) -> list[SyncJob]:
-    """One job per id, the one with the greatest updated_at (ON CONFLICT cannot touch a row twice)."""
-    latest: dict[int, SyncJob] = {}
-    for job in jobs:
-        seen = latest.get(job.id)
-        if seen is None or job.updated_at >= seen.updated_at:
-            latest[job.id] = job
-    return list(latest.values())
-
-
-def storable_text(text: str) -> str:
-    """PostgreSQL text cannot hold NUL: keep it visible as the JSON escape instead."""
-    return text.replace("\x00", "\\u0000")
-
-
-async def _insert_new(
-    conn: PoolConnection, region: str, run_id: int, records: Sequence[SyncJob]
-) -> int | None:
-    """COPY a batch believed new straight into sync_jobs; None (nothing written) if a job exists."""
-    try:
-        async with conn.transaction():  # a savepoint: a clash undoes this attempt only
-            # Plain tuples, as for the staged COPY in Store.upsert_jobs.
-            head = (region, run_id)
-            await conn.copy_records_to_table(
-                q.JOBS_TABLE, records=[head + r for r in records], columns=q.NEW_JOB_COLUMNS
-            )
-    except asyncpg.UniqueViolationError:
-        return None
-    return len(records)
 
 
 def _counters(s: RunStats, requests: int) -> tuple[int, ...]:
@@ -237,7 +207,9 @@ class Store:
     async def finish_run(self, run_id: int, status: str, stats: RunStats, error: str | None) -> None:
         """Close a run with its final status, counters and error message."""
         with wrap_exceptions(self._dsn, "finishing a run"):
-            await self._pool.execute(q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error)
+            await self._pool.execute(
+                q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error, stats.id_conflicts
+            )
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -253,36 +225,42 @@ class Store:
         """
         if not jobs:
             return UpsertResult(0, 0, 0)
-        # Id order makes concurrent batches lock overlapping rows in the same order (no deadlocks).
-        records = sorted(dedupe_latest(jobs), key=itemgetter(0))
+        rounds = merge_rounds(jobs)
+        inserted = updated = id_conflicts = 0
         with wrap_exceptions(self._dsn, "writing sync jobs"):
             async with self._pool.acquire() as conn, conn.transaction():
-                inserted = await _insert_new(conn, region, run_id, records) if self._expect_new else None
-                if inserted is None:
-                    # Plain tuples: asyncpg reads a tuple subclass (SyncJob) field by field through
-                    # __getitem__, about 8,000 more instructions per row (callgrind).
-                    plain = [tuple(r) for r in records]
-                    await conn.copy_records_to_table(q.INCOMING_TABLE, records=plain, columns=q.JOB_COLUMNS)
-                    row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
-                    assert row is not None
-                    inserted, updated = int(row["inserted"]), int(row["updated"])
-                else:
-                    updated = 0
-        self._expect_new = inserted == len(records)
-        return UpsertResult(inserted, updated, len(jobs) - inserted - updated)
+                for number, records in enumerate(rounds):
+                    # Id order makes concurrent batches lock overlapping rows in the same order.
+                    records.sort(key=itemgetter(0))
+                    new = None
+                    if number == 0 and self._expect_new:
+                        new = await insert_new(conn, region, run_id, records)
+                    if new is None:
+                        new, changed, claimed = await merge(conn, region, run_id, records)
+                        updated, id_conflicts = updated + changed, id_conflicts + claimed
+                        if number + 1 < len(rounds):  # the next round starts from an empty temp table
+                            await conn.execute(q.CLEAR_INCOMING)
+                    if number == 0:
+                        first_round_new = new == len(records)
+                    inserted += new
+        self._expect_new = first_round_new
+        return UpsertResult(inserted, updated, len(jobs) - inserted - updated - id_conflicts, id_conflicts)
 
     async def fetch_all_jobs(self, region: str | None = None) -> list[SyncJob]:
         """Every stored job (of one region, or all), ordered by region and id."""
         with wrap_exceptions(self._dsn, "reading sync jobs"):
             rows = await self._pool.fetch(q.FETCH_JOBS, region)
-        return [SyncJob(**dict(row)) for row in rows]
+        jobs = [SyncJob(**dict(row)) for row in rows]
+        # jsonb comes back in PostgreSQL's layout: give extra the decoder's (sorted keys, compact).
+        return [job._replace(extra=extra_json(orjson.loads(job.extra))) if job.extra else job for job in jobs]
 
     # --- crawl bookkeeping ------------------------------------------------------------------------
 
     async def record_rejects(
         self, region: str, run_id: int, repo: Repository, rejects: Sequence[Reject]
     ) -> None:
-        """Keep invalid records aside with their raw text and reason (all or nothing)."""
+        """Keep invalid records aside with their raw text and reason (all or nothing), once per repository
+        and raw text: a record met again only refreshes its reason and last_seen_at."""
         if not rejects:
             return
         rows = [
@@ -292,6 +270,11 @@ class Store:
         with wrap_exceptions(self._dsn, "recording rejected records"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.executemany(q.INSERT_REJECT, rows)
+
+    async def prune_rejects(self, retention: timedelta) -> int:
+        """Delete the rejects no run has met for longer than ``retention``; returns how many went."""
+        with wrap_exceptions(self._dsn, "pruning rejected records"):
+            return int(await self._pool.fetchval(q.PRUNE_REJECTS, retention))
 
     async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
         """Issues (of the repositories not ok) and states of many repositories in one transaction.

@@ -10,11 +10,12 @@ from pipeline.domain import SyncJob
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
-    """What one upsert batch did; the three add up to the number of jobs given."""
+    """What one upsert batch did; the four add up to the number of jobs given."""
 
     inserted: int
     updated: int
     unchanged: int
+    id_conflicts: int = 0  # records whose id is stored under another repository (that row is kept)
 
 
 @dataclass(frozen=True, slots=True)

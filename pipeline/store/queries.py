@@ -18,8 +18,11 @@ JOB_COLUMNS: tuple[str, ...] = (
     "sync_operator_name",
     "created_at",
     "updated_at",
+    "extra",
 )
 _DATA = JOB_COLUMNS[1:]
+# What a merge may change in a stored row: its repository never (see UPSERT_JOBS).
+_MUTABLE = (*JOB_COLUMNS[3:], "last_seen_at", "last_run_id")
 
 INCOMING_TABLE = "sync_jobs_incoming"
 
@@ -33,26 +36,50 @@ CREATE_INCOMING = f"""
 CREATE TEMP TABLE IF NOT EXISTS {INCOMING_TABLE} (
     id bigint, namespace text, repo_name text, tag text, status text, override boolean,
     remote_region_id text, remote_namespace text, domain_id text, domain_name text,
-    sync_operator_id text, sync_operator_name text, created_at timestamptz, updated_at timestamptz
+    sync_operator_id text, sync_operator_name text, created_at timestamptz, updated_at timestamptz,
+    extra jsonb
 ) ON COMMIT DELETE ROWS
 """
 
+# Empty the temp table within a transaction (a batch merged in several rounds, see Store.upsert_jobs).
+CLEAR_INCOMING = f"DELETE FROM pg_temp.{INCOMING_TABLE}"
+
+# A job's identity is (region, id) within one repository: a record whose id is stored under another
+# repository never overwrites that row.
+_SAME_REPO = "(j.namespace, j.repo_name) = (EXCLUDED.namespace, EXCLUDED.repo_name)"
+
 # Merge the copied batch: insert new jobs; update a job only when its data changed AND the observation
-# is not older than the stored one; identical or older observations leave the row untouched (no
-# new tuple). Returns (inserted, updated) counted from xmax = 0 (a fresh insert).
+# is not known to be older than the stored one (an observation without updatedAt has no known age: the
+# newer write wins); identical or older observations leave the row untouched (no new tuple). A record
+# claiming another repository's id is rewritten unchanged (so that RETURNING names it; such records are
+# rare) and kept in sync_job_conflicts. Returns (inserted, updated, id_conflicts); inserted rows are those
+# with xmax = 0 (a fresh insert).
 UPSERT_JOBS = f"""
 WITH merged AS (
     INSERT INTO sync_jobs AS j (region, {", ".join(JOB_COLUMNS)}, first_seen_at, last_seen_at, last_run_id)
     SELECT $1, {", ".join(JOB_COLUMNS)}, now(), now(), $2 FROM pg_temp.{INCOMING_TABLE}
     ON CONFLICT (region, id) DO UPDATE SET
-        {", ".join(f"{c} = EXCLUDED.{c}" for c in _DATA)},
-        last_seen_at = EXCLUDED.last_seen_at, last_run_id = EXCLUDED.last_run_id
-    WHERE ({", ".join(f"j.{c}" for c in _DATA)})
-          IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})
-      AND EXCLUDED.updated_at >= j.updated_at
-    RETURNING (j.xmax = 0) AS inserted
+        {", ".join(f"{c} = CASE WHEN {_SAME_REPO} THEN EXCLUDED.{c} ELSE j.{c} END" for c in _MUTABLE)}
+    WHERE NOT {_SAME_REPO}
+       OR (({", ".join(f"j.{c}" for c in _DATA)})
+              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})
+           AND (EXCLUDED.updated_at < j.updated_at) IS NOT TRUE)
+    RETURNING j.id, j.namespace, j.repo_name, (j.xmax = 0) AS inserted
+), conflicts AS (
+    INSERT INTO sync_job_conflicts AS c
+        (region, id, namespace, repo_name, stored_namespace, stored_repo_name, record, first_run_id,
+         last_run_id)
+    SELECT $1, i.id, i.namespace, i.repo_name, m.namespace, m.repo_name, to_jsonb(i), $2, $2
+    FROM merged m JOIN pg_temp.{INCOMING_TABLE} i ON i.id = m.id
+    WHERE NOT m.inserted AND (m.namespace, m.repo_name) <> (i.namespace, i.repo_name)
+    ON CONFLICT (region, id, namespace, repo_name) DO UPDATE SET
+        stored_namespace = EXCLUDED.stored_namespace, stored_repo_name = EXCLUDED.stored_repo_name,
+        record = EXCLUDED.record, last_run_id = EXCLUDED.last_run_id, last_seen_at = now()
+    RETURNING 1
 )
-SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) - (SELECT count(*) FROM conflicts) AS updated,
+       (SELECT count(*) FROM conflicts) AS id_conflicts
 FROM merged
 """
 
@@ -102,14 +129,23 @@ WHERE id = $1 AND status = 'running'
 FINISH_RUN = """
 UPDATE crawl_runs SET finished_at = now(), status = $2, repos_ok = $3, repos_failed = $4, repos_gone = $5,
     repos_flagged = $6, pages = $7, requests = $8, jobs_seen = $9, inserted = $10, updated = $11,
-    unchanged = $12, rejected = $13, unknown_status = $14, error = $15
+    unchanged = $12, rejected = $13, unknown_status = $14, error = $15, id_conflicts = $16
 WHERE id = $1
 """
 
-# Keep one invalid record aside with its raw text and the reason.
+# Keep one invalid record aside with its raw text and the reason, once per repository: a record met again
+# (in this run or a later one) only has its reason and last_seen_at refreshed.
 INSERT_REJECT = """
-INSERT INTO sync_job_rejects (run_id, region, namespace, repo_name, raw, reason)
+INSERT INTO sync_job_rejects AS r (run_id, region, namespace, repo_name, raw, reason)
 VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (region, namespace, repo_name, md5(raw)) DO UPDATE SET
+    reason = EXCLUDED.reason, last_seen_at = now()
+"""
+
+# Age out the rejects no run has met for longer than the retention ($1); returns how many went.
+PRUNE_REJECTS = """
+WITH pruned AS (DELETE FROM sync_job_rejects WHERE last_seen_at < now() - $1::interval RETURNING 1)
+SELECT count(*) FROM pruned
 """
 
 # Record one repository's problem in a run.

@@ -48,16 +48,20 @@ SELECT remote_region_id, count(*) AS jobs,
 FROM sync_jobs WHERE {_WINDOW} AND status = 'success' GROUP BY remote_region_id ORDER BY remote_region_id
 """
 
+# When a job last moved as far as the API says: a job reported without updatedAt has not moved since its
+# creation (sync_jobs_active_moved_idx is on this expression).
+_MOVED_AT = "COALESCE(updated_at, created_at)"
+
 # How many waiting/running jobs have not moved for longer than $1 (whenever created: stuck is now).
-STUCK_COUNT = """
-SELECT count(*) FROM sync_jobs WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
+STUCK_COUNT = f"""
+SELECT count(*) FROM sync_jobs WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval
 """
 
 # The oldest of those stuck jobs.
 STUCK_OLDEST = f"""
 SELECT region, {", ".join(JOB_COLUMNS)} FROM sync_jobs
-WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
-ORDER BY updated_at, region, id LIMIT $2
+WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval
+ORDER BY {_MOVED_AT}, region, id LIMIT $2
 """
 
 # The most recent run.

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 
 from pipeline.records import parse_rfc3339
 from pipeline.simulator import SimulatorHandle
@@ -100,20 +101,25 @@ async def run_cli(*args: str, env: Mapping[str, str], wait_s: float = 120.0) -> 
     return await finish(await start_cli(*args, env=env), wait_s)
 
 
+DOCUMENTED = {"id", "createdAt", "updatedAt", *API_TO_COLUMN}
+
+
 def truth_rows(truth: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """The simulator's ground truth keyed by id, in the table's column names and types."""
+    """The simulator's ground truth keyed by id, in the table's column names and types (a field the API
+    left out or null is None; undocumented fields are `extra`, None when there are none)."""
     rows = {}
     for job in truth:
-        row = {column: job[key] for key, column in API_TO_COLUMN.items()}
+        row = {column: job.get(key) for key, column in API_TO_COLUMN.items()}
         row["created_at"] = parse_rfc3339(job["createdAt"])
-        row["updated_at"] = parse_rfc3339(job["updatedAt"])
+        row["updated_at"] = None if job.get("updatedAt") is None else parse_rfc3339(job["updatedAt"])
+        row["extra"] = {k: v for k, v in job.items() if k not in DOCUMENTED} or None
         rows[int(job["id"])] = row
     return rows
 
 
 async def table_rows(database_url: str, region: str) -> dict[int, dict[str, Any]]:
     """Every sync_jobs row of a region keyed by id, in the same shape as `truth_rows`."""
-    columns = [*API_TO_COLUMN.values(), "created_at", "updated_at"]
+    columns = [*API_TO_COLUMN.values(), "created_at", "updated_at", "extra"]
     conn = await asyncpg.connect(database_url)
     try:
         records = await conn.fetch(
@@ -121,7 +127,10 @@ async def table_rows(database_url: str, region: str) -> dict[int, dict[str, Any]
         )
     finally:
         await conn.close()
-    return {r["id"]: {c: r[c] for c in columns} for r in records}
+    rows = {r["id"]: {c: r[c] for c in columns} for r in records}
+    for row in rows.values():
+        row["extra"] = None if row["extra"] is None else orjson.loads(row["extra"])
+    return rows
 
 
 async def assert_table_equals_truth(database_url: str, region: str, truth: list[dict[str, Any]]) -> None:

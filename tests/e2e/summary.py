@@ -10,7 +10,7 @@ SUMMARY = re.compile(
     r"\((?P<failed>\d+) failed, (?P<gone>\d+) gone, (?P<flagged>\d+) flagged\), "
     r"(?P<pages>\d+) pages, (?P<requests>\d+) requests, (?P<jobs>\d+) jobs, "
     r"(?P<inserted>\d+) inserted, (?P<updated>\d+) updated, (?P<rejected>\d+) rejected, "
-    r"(?P<unknown>\d+) unknown status, (?P<seconds>\d+\.\d) s$"
+    r"(?P<unknown>\d+) unknown status, (?P<id_conflicts>\d+) id conflicts, (?P<seconds>\d+\.\d) s$"
 )
 
 
@@ -27,6 +27,8 @@ class Summary:
     jobs: int
     inserted: int
     updated: int
+    rejected: int
+    id_conflicts: int
     seconds: float
 
 
@@ -45,6 +47,8 @@ def parse_summary(line: str) -> Summary:
         jobs=int(g["jobs"]),
         inserted=int(g["inserted"]),
         updated=int(g["updated"]),
+        rejected=int(g["rejected"]),
+        id_conflicts=int(g["id_conflicts"]),
         seconds=float(g["seconds"]),
     )
 

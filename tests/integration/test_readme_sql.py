@@ -34,7 +34,7 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
         make_job(1, status="failed", remote_region_id="cn-east-3", **recent),
         make_job(2, status="success", remote_region_id="cn-east-3", **recent),
         make_job(3, status="timeout", remote_region_id="ap-southeast-1", **recent),
-        make_job(4, status="waiting", remote_region_id="ap-southeast-1", **recent),
+        make_job(4, status="waiting", remote_region_id="ap-southeast-1", extra='{"syncAuto":true}', **recent),
     ]
     run_id = await store.start_run(["r1"], {})
     await store.upsert_jobs("r1", run_id, jobs)
@@ -58,14 +58,16 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     ]
     assert [row["id"] for row in answers[5]] == [crashed, run_id]
     assert [row["id"] for row in answers[6]] == [crashed]  # only the run whose heartbeat stopped
+    assert answers[7] == []  # no identity conflict
+    assert [(row["key"], row["count"]) for row in answers[8]] == [("syncAuto", 1)]
     # The Reporting section's queries of the views.
-    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[7]) == [
+    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[9]) == [
         ("ap-southeast-1", 2, 1),
         ("cn-east-3", 2, 1),
     ]
-    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[8]] == [("cn-east-3", 3600.0)]
-    assert [row["tag"] for row in answers[9]] == ["v4"]
-    assert [(r["status"], r["last_ok_at"]) for r in answers[10]] == [("running", None)]
+    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[10]] == [("cn-east-3", 3600.0)]
+    assert [row["tag"] for row in answers[11]] == ["v4"]
+    assert [(r["status"], r["last_ok_at"]) for r in answers[12]] == [("running", None)]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:
@@ -80,7 +82,7 @@ async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database
             index: "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}"))
             for index, statement in (
                 ("sync_jobs_failed_region_created_idx", failures),
-                ("sync_jobs_active_updated_idx", stuck),
+                ("sync_jobs_active_moved_idx", stuck),
             )
         }
     finally:

@@ -54,4 +54,4 @@ async def test_instants_survive_any_time_zone(store: Store) -> None:
     await store.upsert_jobs("r", run, [make_job(1, created_at=moment, updated_at=moment)])
     (stored,) = await store.fetch_all_jobs("r")
     assert stored.created_at == moment
-    assert stored.updated_at.utcoffset() == timedelta(0)
+    assert stored.updated_at is not None and stored.updated_at.utcoffset() == timedelta(0)

@@ -115,7 +115,7 @@ async def test_empty_batch_is_a_no_op(store: Store) -> None:
 
 async def test_failing_batch_writes_nothing(store: Store) -> None:
     run = await store.start_run([REGION], {})
-    bad = make_job(3)._replace(tag=None)  # type: ignore[arg-type]  # NOT NULL violated mid-batch
+    bad = make_job(3)._replace(namespace=None)  # type: ignore[arg-type]  # NOT NULL violated mid-batch
     with pytest.raises(errors.DatabaseError, match="writing sync jobs"):
         await store.upsert_jobs(REGION, run, [make_job(1), make_job(2), bad, make_job(4)])
     assert await store.fetch_all_jobs() == []
@@ -162,6 +162,7 @@ async def test_timestamps_keep_their_instant(store: Store) -> None:
     job = make_job(1, updated=0.123456)
     await store.upsert_jobs(REGION, run, [job])
     (stored,) = await store.fetch_all_jobs(REGION)
+    assert stored.updated_at is not None and job.updated_at is not None
     assert stored.updated_at - job.updated_at == timedelta(0)
 
 

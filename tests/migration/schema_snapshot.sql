@@ -41,6 +41,7 @@ column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
 column crawl_runs.heartbeat_at timestamp with time zone default now()
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
+column crawl_runs.id_conflicts bigint not null default 0
 column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
 column crawl_runs.pages bigint not null default 0
@@ -68,6 +69,17 @@ column sync_failure_rate_daily.failed numeric
 column sync_failure_rate_daily.failure_rate numeric
 column sync_failure_rate_daily.jobs numeric
 column sync_failure_rate_daily.remote_region_id text collate C
+column sync_job_conflicts.first_run_id bigint not null
+column sync_job_conflicts.first_seen_at timestamp with time zone not null default now()
+column sync_job_conflicts.id bigint not null
+column sync_job_conflicts.last_run_id bigint not null
+column sync_job_conflicts.last_seen_at timestamp with time zone not null default now()
+column sync_job_conflicts.namespace text not null
+column sync_job_conflicts.record jsonb not null
+column sync_job_conflicts.region text not null
+column sync_job_conflicts.repo_name text not null
+column sync_job_conflicts.stored_namespace text not null
+column sync_job_conflicts.stored_repo_name text not null
 column sync_job_daily.day date
 column sync_job_daily.jobs bigint not null
 column sync_job_daily.region text collate C not null
@@ -84,6 +96,7 @@ column sync_job_durations.status text collate C
 column sync_job_durations.tag text
 column sync_job_durations.updated_at timestamp with time zone
 column sync_job_rejects.id bigint not null default nextval('sync_job_rejects_id_seq'::regclass)
+column sync_job_rejects.last_seen_at timestamp with time zone not null default now()
 column sync_job_rejects.namespace text not null
 column sync_job_rejects.raw text not null
 column sync_job_rejects.reason text not null
@@ -92,23 +105,24 @@ column sync_job_rejects.region text not null
 column sync_job_rejects.repo_name text not null
 column sync_job_rejects.run_id bigint not null
 column sync_jobs.created_at timestamp with time zone not null
-column sync_jobs.domain_id text not null
-column sync_jobs.domain_name text not null
+column sync_jobs.domain_id text
+column sync_jobs.domain_name text
+column sync_jobs.extra jsonb
 column sync_jobs.first_seen_at timestamp with time zone not null default now()
 column sync_jobs.id bigint not null
 column sync_jobs.last_run_id bigint not null
 column sync_jobs.last_seen_at timestamp with time zone not null default now()
 column sync_jobs.namespace text collate C not null
-column sync_jobs.override boolean not null
+column sync_jobs.override boolean
 column sync_jobs.region text collate C not null
-column sync_jobs.remote_namespace text not null
-column sync_jobs.remote_region_id text collate C not null
+column sync_jobs.remote_namespace text
+column sync_jobs.remote_region_id text collate C
 column sync_jobs.repo_name text collate C not null
 column sync_jobs.status text collate C not null
-column sync_jobs.sync_operator_id text not null
-column sync_jobs.sync_operator_name text not null
-column sync_jobs.tag text not null
-column sync_jobs.updated_at timestamp with time zone not null
+column sync_jobs.sync_operator_id text
+column sync_jobs.sync_operator_name text
+column sync_jobs.tag text
+column sync_jobs.updated_at timestamp with time zone
 column sync_jobs_daily.day date
 column sync_jobs_daily.jobs bigint
 column sync_jobs_daily.region text collate C
@@ -127,10 +141,13 @@ column sync_jobs_stuck.updated_at timestamp with time zone
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
 comment crawl_runs.heartbeat_at When the run last wrote its counters; a stale one while running means the process died
+comment sync_job_conflicts Records whose id is stored under another repository (the stored row is kept); record is the conflicting observation
 comment sync_job_daily Jobs per UTC day of creation, region, target region and status; kept by triggers on sync_jobs (rebuild_sync_job_daily() recomputes it)
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
+comment sync_job_rejects.last_seen_at When a run last met this record (retention clock)
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
+comment sync_jobs.extra The record's undocumented fields (NULL: it had none)
 comment sync_jobs.first_seen_at When the row was first inserted
 comment sync_jobs.last_run_id crawl_runs.id of the run that last inserted or changed this row (unchanged re-observations do not touch it)
 comment sync_jobs.last_seen_at When a run last inserted or changed this row. Unchanged re-observations do not rewrite the row, so this is NOT the last time the job was seen by a crawl
@@ -143,6 +160,9 @@ constraint crawl_repositories crawl_repositories_last_status_check CHECK ((last_
 constraint crawl_repositories crawl_repositories_pkey PRIMARY KEY (region, namespace, repo_name)
 constraint crawl_runs crawl_runs_pkey PRIMARY KEY (id)
 constraint crawl_runs crawl_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'ok'::text, 'partial'::text, 'failed'::text, 'interrupted'::text])))
+constraint sync_job_conflicts sync_job_conflicts_first_run_id_fkey FOREIGN KEY (first_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
+constraint sync_job_conflicts sync_job_conflicts_last_run_id_fkey FOREIGN KEY (last_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
+constraint sync_job_conflicts sync_job_conflicts_pkey PRIMARY KEY (region, id, namespace, repo_name)
 constraint sync_job_daily sync_job_daily_key UNIQUE NULLS NOT DISTINCT (day, region, remote_region_id, status)
 constraint sync_job_rejects sync_job_rejects_pkey PRIMARY KEY (id)
 constraint sync_job_rejects sync_job_rejects_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
@@ -177,6 +197,8 @@ grant sync_duration_daily to swr_etl_reader: SELECT
 grant sync_duration_daily to swr_etl_writer: SELECT
 grant sync_failure_rate_daily to swr_etl_reader: SELECT
 grant sync_failure_rate_daily to swr_etl_writer: SELECT
+grant sync_job_conflicts to swr_etl_reader: SELECT
+grant sync_job_conflicts to swr_etl_writer: INSERT, SELECT, UPDATE
 grant sync_job_daily to swr_etl_reader: SELECT
 grant sync_job_daily to swr_etl_writer: INSERT, SELECT, UPDATE
 grant sync_job_durations to swr_etl_reader: SELECT
@@ -192,7 +214,7 @@ grant sync_jobs_stuck to swr_etl_reader: SELECT
 grant sync_jobs_stuck to swr_etl_writer: SELECT
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
-index CREATE INDEX sync_jobs_active_updated_idx ON public.sync_jobs USING btree (updated_at) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
+index CREATE INDEX sync_jobs_active_moved_idx ON public.sync_jobs USING btree (COALESCE(updated_at, created_at)) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
 index CREATE INDEX sync_jobs_created_at_idx ON public.sync_jobs USING btree (created_at)
 index CREATE INDEX sync_jobs_failed_region_created_idx ON public.sync_jobs USING btree (remote_region_id, created_at) WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))
 index CREATE INDEX sync_jobs_repo_created_idx ON public.sync_jobs USING btree (namespace, repo_name, created_at)
@@ -200,16 +222,18 @@ index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING bt
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
 index CREATE UNIQUE INDEX crawl_repositories_pkey ON public.crawl_repositories USING btree (region, namespace, repo_name)
 index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)
+index CREATE UNIQUE INDEX sync_job_conflicts_pkey ON public.sync_job_conflicts USING btree (region, id, namespace, repo_name)
 index CREATE UNIQUE INDEX sync_job_daily_key ON public.sync_job_daily USING btree (day, region, remote_region_id, status) NULLS NOT DISTINCT
 index CREATE UNIQUE INDEX sync_job_rejects_pkey ON public.sync_job_rejects USING btree (id)
+index CREATE UNIQUE INDEX sync_job_rejects_record_idx ON public.sync_job_rejects USING btree (region, namespace, repo_name, md5(raw))
 index CREATE UNIQUE INDEX sync_jobs_pkey ON public.sync_jobs USING btree (region, id)
 trigger CREATE TRIGGER sync_job_daily_delete AFTER DELETE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_deleted()
 trigger CREATE TRIGGER sync_job_daily_insert AFTER INSERT ON public.sync_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_inserted()
 trigger CREATE TRIGGER sync_job_daily_truncate AFTER TRUNCATE ON public.sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_truncated()
 trigger CREATE TRIGGER sync_job_daily_update AFTER UPDATE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_updated()
-view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
+view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings, id_conflicts FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
 view sync_duration_daily SELECT day, remote_region_id, jobs, p50_seconds, p95_seconds, max_seconds FROM (( SELECT DISTINCT day FROM sync_job_daily WHERE ((status = 'success'::text) AND (jobs > 0))) d CROSS JOIN LATERAL ( SELECT remote_region_id, count(*) AS jobs, percentile_cont((5)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p50_seconds, percentile_cont((95)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p95_seconds, max(EXTRACT(epoch FROM (updated_at - created_at))) AS max_seconds FROM sync_jobs j WHERE ((status = 'success'::text) AND (created_at >= ((day)::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (created_at < (((day + 1))::timestamp without time zone AT TIME ZONE 'UTC'::text))) GROUP BY remote_region_id) p);
 view sync_failure_rate_daily SELECT day, remote_region_id, sum(jobs) AS jobs, COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) AS failed, round((COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) / NULLIF(sum(jobs), (0)::numeric)), 4) AS failure_rate FROM sync_job_daily WHERE (jobs > 0) GROUP BY day, remote_region_id;
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
 view sync_jobs_daily SELECT day, region, remote_region_id, status, jobs FROM sync_job_daily WHERE (jobs > 0);
-view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - updated_at) AS stuck_for FROM sync_jobs WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]));
+view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - COALESCE(updated_at, created_at)) AS stuck_for FROM sync_jobs WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]));

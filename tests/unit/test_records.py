@@ -30,6 +30,10 @@ GOOD: dict[str, Any] = {
     "updatedAt": "2020-03-12T08:11:37Z",
 }
 STRING_FIELDS = [k for k, v in GOOD.items() if isinstance(v, str) and not k.endswith("At")]
+API_TO_ATTR = {
+    **{k: "".join("_" + c.lower() if c.isupper() else c for c in k) for k in GOOD},
+    "domainID": "domain_id",
+}
 
 
 def test_parse_job_maps_every_field() -> None:
@@ -55,7 +59,11 @@ def test_parse_job_maps_every_field() -> None:
     ("change", "check"),
     [
         ({"status": "paused"}, lambda j: j.status == "paused" and not j.status_known),
-        ({"extra": {"nested": [1]}, "priority": 3}, lambda j: j.id == 42),
+        (
+            {"priority": 3, "extra": {"nested": [1]}},
+            lambda j: j.extra == '{"extra":{"nested":[1]},"priority":3}',
+        ),
+        ({"syncAuto": None}, lambda j: j.extra == '{"syncAuto":null}'),
         ({"id": 0}, lambda j: j.id == 0),
         ({"id": 2**63 - 1}, lambda j: j.id == 2**63 - 1),
         ({"tag": ""}, lambda j: j.tag == ""),
@@ -83,18 +91,21 @@ MISSING = object()
         ("id", -1, "id: out of range: -1"),
         ("id", 2**63, f"id: out of range: {2**63}"),
         ("namespace", MISSING, "namespace: missing"),
-        ("domainName", MISSING, "domainName: missing"),
-        ("syncOperatorName", None, "syncOperatorName: not a string: None"),
+        ("namespace", None, "namespace: not a string: None"),
+        ("repoName", MISSING, "repoName: missing"),
+        ("status", MISSING, "status: missing"),
+        ("status", None, "status: not a string: None"),
+        ("syncOperatorName", 7, "syncOperatorName: not a string: 7"),
         ("tag", 5, "tag: not a string: 5"),
         ("status", ["success"], "status: not a string: ['success']"),
         ("repoName", "a\x00b", "repoName: contains NUL"),
         ("tag", "\ud800", "tag: not valid UTF-8"),
-        ("override", MISSING, "override: missing"),
         ("override", "true", "override: not a boolean: 'true'"),
         ("override", 1, "override: not a boolean: 1"),
         ("createdAt", MISSING, "createdAt: missing"),
         ("createdAt", "yesterday", "createdAt: not RFC 3339: 'yesterday'"),
         ("createdAt", 1584000696, "createdAt: not a string: 1584000696"),
+        ("createdAt", None, "createdAt: not a string: None"),
         ("updatedAt", "2020-03-12", "updatedAt: not RFC 3339: '2020-03-12'"),
         ("updatedAt", "2020-03-12T08:11:36", "updatedAt: not RFC 3339: '2020-03-12T08:11:36'"),
     ],
@@ -107,6 +118,61 @@ def test_parse_job_rejects(key: str, value: object, reason: str) -> None:
     assert isinstance(result, Reject)
     assert result.reason == reason
     assert result.raw == compact_json(obj)
+
+
+OPTIONAL = {"tag", "override", "remoteRegionId", "remoteNamespace", "domainID", "domainName"} | {
+    "syncOperatorId",
+    "syncOperatorName",
+    "updatedAt",
+}
+
+
+@pytest.mark.parametrize("key", sorted(OPTIONAL))
+@pytest.mark.parametrize("absent", [True, False], ids=["absent", "null"])
+def test_parse_job_stores_an_optional_field_null_or_absent_as_none(key: str, absent: bool) -> None:
+    obj = {k: v for k, v in GOOD.items() if k != key}
+    if not absent:
+        obj[key] = None
+    job = parse_job(obj)
+    assert isinstance(job, SyncJob)
+    row = job._asdict()
+    empty = {name for name, value in row.items() if value is None}
+    assert empty == {"extra", API_TO_ATTR[key]}
+
+
+def test_parse_job_needs_only_what_identifies_and_orders_a_job() -> None:
+    required = {k: GOOD[k] for k in ("id", "namespace", "repoName", "status", "createdAt")}
+    job = parse_job(required)
+    assert isinstance(job, SyncJob)
+    assert (job.id, job.namespace, job.repo_name, job.status) == (42, "team", "web/app", "success")
+    assert all(v is None for v in (job.tag, job.override, job.updated_at, job.domain_id, job.extra))
+    assert set(GOOD) - set(required) == OPTIONAL
+
+
+def test_undocumented_fields_nested_beyond_what_json_writers_take_are_cut_off() -> None:
+    deep: object = "leaf"
+    for _ in range(1000):
+        deep = [deep]
+    job = parse_job({**GOOD, "x": deep})
+    assert isinstance(job, SyncJob) and job.extra is not None
+    assert job.extra.endswith('"<nested too deep>"' + "]" * 249 + "}")
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("a\x00b", '{"x":"a\\\\u0000b"}'),  # NUL kept visible as its escape, as in the rejects table
+        ("\ud800", '{"x":"\\\\ud800"}'),  # an unpaired surrogate likewise
+        (2**70, '{"x":"1180591620717411303424"}'),  # beyond what JSON numbers carry here: its digits
+        ([{"b": 1, "a": None}], '{"x":[{"a":null,"b":1}]}'),
+    ],
+    ids=["nul", "surrogate", "bigint", "nested"],
+)
+def test_undocumented_fields_are_kept_in_a_form_jsonb_holds(value: object, stored: str) -> None:
+    job = parse_job({**GOOD, "x": value})
+    assert isinstance(job, SyncJob)
+    assert job.extra == stored
+    assert "\x00" not in stored
 
 
 @pytest.mark.parametrize(

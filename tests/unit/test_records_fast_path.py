@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline import wire
 from pipeline.domain import Reject, SyncJob
-from pipeline.records import _checked_job, _utc_timestamp, parse_job, parse_rfc3339, parse_valid_page
+from pipeline.records import _checked_job, parse_job, parse_rfc3339, utc_timestamp
+from pipeline.wire import parse_valid_page
 from tests.unit import test_records
 
 # The same valid record as test_records, with a non-ASCII operator name (the fast path's UTF-8 branch).
@@ -36,6 +38,7 @@ TIMESTAMPS = [
     "２０２０-03-12T08:11:36Z",
     "",
 ]
+REQUIRED = {"id", "namespace", "repoName", "status", "createdAt"}
 ODD_VALUES: list[Any] = [None, True, False, 0, -1, 2**63, 2**63 - 1, 1.5, "7", "", "a\x00b", "\ud800", [], {}]
 
 
@@ -43,7 +46,8 @@ def _same(obj: object) -> None:
     fast, checked = parse_job(obj), _checked_job(obj)
     assert fast == checked
     if isinstance(fast, SyncJob):
-        assert fast.created_at.tzinfo is UTC and fast.updated_at.tzinfo is UTC
+        assert fast.created_at.tzinfo is UTC
+        assert fast.updated_at is None or fast.updated_at.tzinfo is UTC
 
 
 @pytest.mark.parametrize("value", TIMESTAMPS)
@@ -62,7 +66,7 @@ def test_odd_values_agree(key: str, value: Any) -> None:
 def test_missing_fields_agree(key: str) -> None:
     obj = dict(GOOD)
     del obj[key]
-    assert isinstance(parse_job(obj), Reject)
+    assert isinstance(parse_job(obj), Reject) == (key in REQUIRED)
     _same(obj)
 
 
@@ -110,7 +114,8 @@ def _page_agrees(body: bytes) -> None:
     if fast is not None:  # None is allowed (e.g. escapes): the general path then decides
         assert fast == parsed
         assert all(type(job) is SyncJob for job in fast)
-        assert all(j.created_at.tzinfo is UTC and j.updated_at.tzinfo is UTC for j in fast)
+        assert all(j.created_at.tzinfo is UTC for j in fast)
+        assert all(j.updated_at is None or j.updated_at.tzinfo is UTC for j in fast)
 
 
 def test_a_valid_page_takes_the_fast_path() -> None:
@@ -207,7 +212,7 @@ def test_mutated_timestamps_agree_with_the_full_parser(base: str, edits: list[tu
         elif pos < len(chars):
             chars[pos : pos + 1] = [char] if op == "set" else []
     value = "".join(chars)
-    assert _utc_timestamp(value) == parse_rfc3339(value)
+    assert utc_timestamp(value) == parse_rfc3339(value)
 
 
 @pytest.mark.parametrize(
@@ -227,8 +232,98 @@ def test_bodies_the_general_path_judges_never_escape_or_pass_the_fast_path(body:
     _page_agrees(body)
 
 
-def test_a_page_with_extra_fields_takes_the_general_path_and_keeps_its_jobs() -> None:
-    body = orjson.dumps([{**GOOD, "newField": "x"}])
+UNDOCUMENTED: list[dict[str, Any]] = [
+    {"syncAuto": True},
+    {"syncAuto": None, "jobType": "manual"},
+    {"trigger": {"kind": "rule", "ruleId": 7, "tags": ["v1", 2.5, -(2**63), 2**64 - 1]}},
+    {"注释": "同步", "priority": -0.0, "empty": {}},
+]
+
+
+@pytest.fixture
+def fresh_decoder(monkeypatch: pytest.MonkeyPatch) -> wire._Decoder:
+    """The fast path's decoder as at start-up, having learned no undocumented key (restored afterwards)."""
+    decoder = wire._Decoder()
+    monkeypatch.setattr(wire, "_DECODER", decoder)
+    return decoder
+
+
+def test_sparse_records_and_undocumented_fields_stay_on_the_fast_path(fresh_decoder: wire._Decoder) -> None:
+    """Nulls, absent optional fields and undocumented keys: msgspec decodes the page, as orjson would."""
+    page = [
+        {**GOOD, "tag": None, "override": None, "updatedAt": None},
+        {k: v for k, v in GOOD.items() if k in REQUIRED},
+        *({**GOOD, "id": 50 + i, **fields} for i, fields in enumerate(UNDOCUMENTED)),
+    ]
+    body = orjson.dumps(page)
+    jobs = parse_valid_page(body)
+    assert jobs is not None
+    assert [job.extra for job in jobs[2:]] == [
+        '{"syncAuto":true}',
+        '{"jobType":"manual","syncAuto":null}',
+        '{"trigger":{"kind":"rule","ruleId":7,"tags":["v1",2.5,-9223372036854775808,18446744073709551615]}}',
+        '{"empty":{},"priority":-0.0,"注释":"同步"}',
+    ]
+    assert all(v is None for v in (jobs[0].tag, jobs[0].override, jobs[0].updated_at, jobs[0].extra))
+    _page_agrees(body)
+    assert set(fresh_decoder.keys) == {"syncAuto", "jobType", "trigger", "注释", "priority", "empty"}
+    assert parse_valid_page(body) == jobs  # the keys it learned keep the next pages on the fast path
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b',"big":18446744073709551616}]',  # beyond 64 bits: orjson reads a float, msgspec an int
+        b',"neg":-9223372036854775809}]',
+        b',"a"b":1}]',  # a key msgspec cannot name a field after
+        b',"inf":1e400}]',
+    ],
+    ids=["beyond-u64", "beyond-i64", "quote-in-key", "infinity"],
+)
+def test_undocumented_values_the_paths_could_read_differently_leave_the_fast_path(tail: bytes) -> None:
+    body = orjson.dumps([GOOD])[:-2] + tail
     assert parse_valid_page(body) is None
-    page = [parse_job(item) for item in orjson.loads(body)]
-    assert all(isinstance(job, SyncJob) for job in page)
+    _page_agrees(body)
+
+
+def test_a_server_inventing_keys_cannot_grow_the_decoder_without_bound(fresh_decoder: wire._Decoder) -> None:
+    page = [{**GOOD, "id": i, f"field{i}": i} for i in range(wire.MAX_LEARNED_KEYS + 5)]
+    body = orjson.dumps(page)
+    assert parse_valid_page(body) is None  # the general path takes it: the same jobs, more slowly
+    assert len(fresh_decoder.keys) == wire.MAX_LEARNED_KEYS
+    _page_agrees(body)
+
+
+EXTRA_KEYS = st.sampled_from(["syncAuto", "jobType", "trigger", "x", "注释", ""])
+json_values = st.recursive(
+    st.one_of(json_scalars, st.floats(allow_nan=False, allow_infinity=False)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(list(GOOD)), st.one_of(st.none(), st.sampled_from(TIMESTAMPS))),
+            st.sets(st.sampled_from(list(GOOD)), max_size=3),
+            st.dictionaries(EXTRA_KEYS, json_values, max_size=3),
+        ),
+        max_size=4,
+    )
+)
+def test_random_sparse_pages_with_undocumented_fields_agree(
+    records: list[tuple[dict[str, Any], set[str], dict[str, Any]]],
+) -> None:
+    page = []
+    for changes, removed, extra in records:
+        obj = {**GOOD, **changes, **extra}
+        for key in removed:
+            obj.pop(key)
+        page.append(obj)
+    try:
+        body = orjson.dumps(page)
+    except TypeError:  # integers beyond 64 bits: not JSON orjson writes
+        return
+    _page_agrees(body)

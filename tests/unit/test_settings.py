@@ -82,9 +82,11 @@ def test_environment_variables_operators_set() -> None:
         "SWR_ETL_PAGE_SIZE": "20",
         "SWR_ETL_NAMESPACES": "a, b",
         "SWR_ETL_REPOSITORIES": "a/x,b/team/app",
+        "SWR_ETL_REJECTS_RETENTION_DAYS": "7.5",
     }
     settings = load_settings(env=env)
     source = settings.sources[0]
+    assert settings.database.rejects_retention_days == 7.5
     assert settings.database.url == Secret("postgresql://fallback/db")
     assert (source.region, settings.http.concurrency, settings.http.page_size) == ("my-region", 5, 20)
     assert source.namespaces == ("a", "b")
@@ -234,6 +236,10 @@ def test_several_sources_in_one_file(tmp_path: Path) -> None:
         (
             {**BASE_ENV, "SWR_ETL_PAGE_SIZE": "5000"},
             "http.page_size (SWR_ETL_PAGE_SIZE) must be between 1 and 1000",
+        ),
+        (
+            {**BASE_ENV, "SWR_ETL_REJECTS_RETENTION_DAYS": "-1"},
+            "database.rejects_retention_days (SWR_ETL_REJECTS_RETENTION_DAYS) must be >= 0",
         ),
         ({**BASE_ENV, "SWR_ETL_ENDPOINT": "ftp://x"}, "must be an http(s) URL"),
         ({**BASE_ENV, "SWR_ETL_REPOSITORIES": "noslash"}, "expected namespace/repository"),
