@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.upsert import checkpoint, synthetic_jobs, with_database
+from bench.upsert import checkpoint, scratch_name, synthetic_jobs, with_database
 from pipeline.migrate import upgrade_to_head_async
 from pipeline.store import Store
 
@@ -55,7 +54,7 @@ async def measure(
     server_dsn: str, count: int, batch_size: int
 ) -> tuple[list[tuple[float, float]], Side, Side]:
     """Per four batches (A B B A), the wall seconds with the trigger on and off; and the totals per side."""
-    name = f"swr_etl_bench_{secrets.token_hex(4)}"
+    name = scratch_name()
     admin = await asyncpg.connect(server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:

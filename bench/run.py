@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -251,7 +250,7 @@ def _stored_jobs(dsn: str) -> int:
 @contextmanager
 def scratch_database(server_dsn: str) -> Iterator[str]:
     """A database created on the server for one benchmark, dropped after."""
-    name = f"swr_etl_bench_{secrets.token_hex(4)}"
+    name = upsert.scratch_name()
     asyncio.run(_admin(server_dsn, f'CREATE DATABASE "{name}"'))
     try:
         yield upsert.with_database(server_dsn, name)

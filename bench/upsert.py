@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import multiprocessing
+import os
 import secrets
 import sys
 import time
@@ -31,6 +32,12 @@ from pipeline.store import Store, UpsertResult
 
 STATUSES = ("success", "failed", "timeout", "waiting", "running", "cancel", "existed")
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def scratch_name() -> str:
+    """A new scratch database's name: SWR_ETL_BENCH_DB_PREFIX (default swr_etl_bench_) and a random tail, so a
+    caller that sets its own prefix can tell its databases from those of benchmarks running beside it."""
+    return f"{os.environ.get('SWR_ETL_BENCH_DB_PREFIX', 'swr_etl_bench_')}{secrets.token_hex(4)}"
 
 
 def synthetic_jobs(count: int) -> list[SyncJob]:
@@ -105,7 +112,7 @@ async def measure(
     report: Callable[[str], None] = print,
 ) -> list[UpsertPass]:
     """Create a scratch database, run the passes, drop the database; `report` hears about progress."""
-    name = f"swr_etl_bench_{secrets.token_hex(4)}"
+    name = scratch_name()
     admin = await asyncpg.connect(server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:

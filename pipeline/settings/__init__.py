@@ -92,7 +92,7 @@ INDIRECT_KEYS: dict[str, tuple[str, ...]] = {"database": ("url",), "source": CRE
 
 # SWR_ETL_* variables that are not settings but are read by name elsewhere (the config file's path, the
 # test suite's and the benchmark's database).
-OTHER_ENV = frozenset({"CONFIG", "TEST_DATABASE_URL", "BENCH_DATABASE_URL"})
+OTHER_ENV = frozenset({"CONFIG", "TEST_DATABASE_URL", "BENCH_DATABASE_URL", "BENCH_DB_PREFIX"})
 
 # What Kubernetes injects for every Service in the namespace ("service links"): a Service `swr-etl-db` gives
 # SWR_ETL_DB_SERVICE_HOST, SWR_ETL_DB_SERVICE_PORT[_<port name>], SWR_ETL_DB_PORT and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import sys
 
 import pytest
@@ -12,12 +13,14 @@ import pytest
 
 @pytest.mark.slow
 async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
-    before = await _bench_databases(pg_server_dsn)
+    # Its own prefix: benchmarks run beside this test (another checkout's) create and drop theirs meanwhile.
+    prefix = f"swr_etl_bench_{secrets.token_hex(4)}_"
     args = ["--workload", "tiny", "--latency-ms", "1", "--concurrency", "8", "--upsert-jobs", "2000"]
     args += ["--history-jobs", "3000", "--history-years", "0.5"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.run", *args, "--database-url", pg_server_dsn,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SWR_ETL_BENCH_DB_PREFIX": prefix},
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 180)
     assert proc.returncode == 0, err.decode()[-2000:]
@@ -42,15 +45,15 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
     history = out.decode().split("report on 3,000 jobs over 0.5 years")[1].splitlines()[1:]
     assert history[0].strip().startswith("swr-etl report (process, 7 days)")
     assert len(history) == 6 and all(re.search(r" \d+\.\d{3} s ", line) for line in history), history
-    assert await _bench_databases(pg_server_dsn) == before  # its scratch databases are dropped
+    assert await _bench_databases(pg_server_dsn, prefix) == set()  # its scratch databases are dropped
 
 
-async def _bench_databases(dsn: str) -> set[str]:
+async def _bench_databases(dsn: str, prefix: str) -> set[str]:
     import asyncpg  # noqa: PLC0415
 
     conn = await asyncpg.connect(dsn)
     try:
-        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'swr_etl_bench_%'")
+        rows = await conn.fetch("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
     finally:
         await conn.close()
     return {r["datname"] for r in rows}
