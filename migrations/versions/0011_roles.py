@@ -11,8 +11,9 @@ What each gets, on the application's tables and views (those in this schema owne
 role, as every migration's are):
 - reader: SELECT on every table and view; CONNECT on the database; USAGE on the schema.
 - writer: SELECT on every table and view; INSERT and UPDATE on every table but alembic_version (the crawl
-  upserts, never deletes); USAGE on the sequences (bigserial ids); CONNECT and TEMPORARY on the database
-  (the upsert stages batches in a session temp table); USAGE on the schema. Never DELETE, TRUNCATE,
+  upserts); DELETE on sync_job_rejects only (the crawl ages rejects out after
+  database.rejects_retention_days); USAGE on the sequences (bigserial ids); CONNECT and TEMPORARY on the database
+  (the upsert stages batches in a session temp table); USAGE on the schema. Never DELETE elsewhere, TRUNCATE,
   REFERENCES, TRIGGER, ownership or CREATE: no DDL. Advisory locks need no privilege.
 Tables and views that later migrations create get the same through ALTER DEFAULT PRIVILEGES (for the
 migrating role, in this schema); a migration that needs something else grants it itself, or ends with
@@ -87,6 +88,10 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %I.%I TO %I', schema, rel.relname, writer);
             IF rel.relkind IN ('r', 'p') AND rel.relname <> 'alembic_version' THEN
                 EXECUTE format('GRANT INSERT, UPDATE ON %I.%I TO %I', schema, rel.relname, writer);
+            END IF;
+            IF rel.relname = 'sync_job_rejects' THEN
+                -- The crawl ages rejects out (database.rejects_retention_days): its one DELETE.
+                EXECUTE format('GRANT DELETE ON %I.%I TO %I', schema, rel.relname, writer);
             END IF;
         END IF;
     END LOOP;

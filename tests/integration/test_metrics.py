@@ -104,7 +104,7 @@ async def test_a_gateway_that_never_answers_is_given_up_on_at_the_deadline(silen
 
 
 def test_the_documented_alert_rules_use_metrics_that_are_pushed() -> None:
-    rules = (Path(__file__).resolve().parents[2] / "deploy" / "prometheus-rules.yaml").read_text()
+    rules = (Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules.yaml").read_text()
     used = set(re.findall(r"\bswr_etl_[a-z_]+", rules))
     ok = build_registry(RunResult("ok", 1.0, stats(), 0.0))
     pushed = {metric.name for metric in ok.collect()}
