@@ -24,7 +24,7 @@ from pipeline.settings.model import (
     Settings,
     SourceSettings,
 )
-from pipeline.settings.sources import build_sources, check_keys, region_from_endpoint
+from pipeline.settings.sources import build_sources, check_keys, check_transport, region_from_endpoint
 
 __all__ = [
     "AUTH_MODES",
@@ -45,6 +45,9 @@ ENV_PREFIX = "SWR_ETL_"
 ENV_KEYS: dict[str, tuple[str, str]] = {
     "DATABASE_URL": ("database", "url"),
     "DB_CONNECT_TIMEOUT": ("database", "connect_timeout"),
+    "DB_STATEMENT_TIMEOUT": ("database", "statement_timeout"),
+    "DB_KEEPALIVE_IDLE": ("database", "keepalive_idle"),
+    "DB_LOCK_CHECK_INTERVAL": ("database", "lock_check_interval"),
     "BATCH_SIZE": ("database", "batch_size"),
     "ENDPOINT": ("source", "endpoint"),
     "REGION": ("source", "region"),
@@ -69,6 +72,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "BACKOFF_CAP": ("http", "backoff_cap"),
     "MAX_RETRY_AFTER": ("http", "max_retry_after"),
     "RATE_LIMIT": ("http", "rate_limit"),
+    "ALLOW_INSECURE_HTTP": ("http", "allow_insecure_http"),
     "GRACE_PERIOD": ("run", "grace_period"),
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
@@ -217,6 +221,8 @@ def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
         value = values[f.name]
         if f.name in SECRET_KEYS:
             kwargs[f.name] = Secret(str(value)) if value else None
+        elif isinstance(getattr(defaults, f.name), bool):
+            kwargs[f.name] = _flag(value, f"{where}.{f.name}")
         else:
             kind = type(getattr(defaults, f.name))
             kwargs[f.name] = _number(value, f"{where}.{f.name}", kind)
@@ -242,6 +248,18 @@ def _number(value: Any, name: str, kind: type) -> Any:
         raise ConfigError(
             f"{_label(name)} must be a {'whole ' if kind is int else ''}number, got {value!r}"
         ) from None
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A boolean from TOML (true/false) or the environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{_label(name)} must be true or false, got {value!r}")
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -275,7 +293,15 @@ def _validate(settings: Settings) -> None:
             "database.connect_timeout/write_attempts invalid",
         ),
         (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
+        (
+            min(db.statement_timeout, db.keepalive_idle, db.keepalive_interval, db.lock_check_interval) > 0
+            and db.keepalive_count >= 1,
+            "database.statement_timeout, keepalive_* and lock_check_interval must be positive",
+        ),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    if not http.allow_insecure_http:
+        for source in settings.sources:
+            check_transport(source)

@@ -89,6 +89,8 @@ class HttpSettings:
     rate_limit: float = 0.0
     max_requests_per_repo: int = 100_000
     repos_in_flight: int = 64
+    # Credentials over plain http:// to a host other than loopback are refused unless this is set.
+    allow_insecure_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class DatabaseSettings:
     queue_pages: int = 256
     write_attempts: int = 5
     write_backoff_cap: float = 10.0
+    statement_timeout: float = 300.0
+    keepalive_idle: float = 60.0
+    keepalive_interval: float = 10.0
+    keepalive_count: int = 6
+    lock_check_interval: float = 5.0
 
 
 @dataclass(frozen=True)
