@@ -71,6 +71,9 @@ def do_run_migrations(connection: Connection) -> None:
 async def run_async_migrations() -> None:
     """Connect with asyncpg and run the revisions."""
     url, connect_args = sqlalchemy_url(database_url())
+    # The application names its session (application_name) and sets keepalives; the command line does not.
+    if config.attributes.get("server_settings"):
+        connect_args["server_settings"] = dict(config.attributes["server_settings"])
     engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         async with engine.connect() as connection:

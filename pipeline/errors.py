@@ -132,6 +132,10 @@ class SchemaNotAtHead(DatabaseError):
     """The database schema is not at the newest migration: run `swr-etl migrate`."""
 
 
+class CrawlLockLost(DatabaseError):
+    """The crawl lock was lost and another crawl of the same source took over: this run stops."""
+
+
 class CrawlLocked(FatalError):
     """Another crawl of the same source holds the lock on this database."""
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import errors
 from pipeline.store.core import current_revision
+from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import describe, scrub, wrap_exceptions
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ def alembic_config(database_url: str | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database_url is not None:
         config.attributes["database_url"] = database_url
+        # Named in pg_stat_activity, with keepalives; no statement timeout: a migration may rewrite a table.
+        settings = SessionOptions(application_name="swr-etl migrate").server_settings()
+        del settings["statement_timeout"]
+        config.attributes["server_settings"] = settings
     return config
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from pipeline import migrate
-from pipeline.store import Store
+from pipeline.store import SessionOptions, Store
 from pipeline.store.models import Report
 
 
@@ -100,13 +100,20 @@ def _duration(delta: timedelta) -> str:
 
 
 async def print_report(
-    database_url: str, *, stuck_after_minutes: float, top: int, out: TextIO | None = None
+    database_url: str,
+    *,
+    stuck_after_minutes: float,
+    top: int,
+    out: TextIO | None = None,
+    session: SessionOptions | None = None,
 ) -> None:
     """Query the database and print the report."""
     import sys  # noqa: PLC0415
 
     stuck_after = timedelta(minutes=stuck_after_minutes)
-    store = await Store.connect(database_url)
+    store = await Store.connect(
+        database_url, session=session or SessionOptions(application_name="swr-etl report")
+    )
     try:
         # Same contract as crawl: an unmigrated database gets "run `swr-etl migrate`", not a SQL error.
         await store.ensure_at_head(migrate.head_revision())

@@ -25,7 +25,8 @@ from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted,
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
 from pipeline.settings import Settings, SourceSettings
-from pipeline.store import Store
+from pipeline.store import SessionOptions, Store
+from pipeline.store.lock import while_locked
 from pipeline.writer import Item, Writer
 
 log = get_logger(__name__)
@@ -115,7 +116,9 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     # database is reported once, by the writer's events and the run's error.
     logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
     store = await Store.connect(
-        settings.database.url.reveal(), connect_timeout=settings.database.connect_timeout
+        settings.database.url.reveal(),
+        connect_timeout=settings.database.connect_timeout,
+        session=SessionOptions.from_settings(settings.database, "swr-etl crawl"),
     )
     try:
         await store.ensure_at_head(migrate.head_revision())
@@ -144,7 +147,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    crawling = _crawl_sources(settings, queue, stats, stop)
+    watch = store.watch_lock(run_id, regions, settings.database.lock_check_interval)
+    crawl_task = asyncio.create_task(while_locked(crawling, watch), name="crawl")
     status, exit_code, error = "ok", EXIT_OK, None
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
@@ -166,6 +171,11 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
         status, exit_code = "failed", EXIT_FATAL
+    if status in ("ok", "partial"):  # a run that lost its lock to another crawl must not report success
+        try:
+            await store.check_lock(run_id, regions)
+        except DatabaseError as exc:
+            status, exit_code, error = "failed", exc.exit_code, exc.message
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:

@@ -160,3 +160,18 @@ SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, rep
        pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error
 FROM crawl_runs ORDER BY id DESC LIMIT 1
 """
+
+# Whether this session still holds the advisory lock (a bigint key shows as classid = its high half, objid
+# = its low half, objsubid = 1), with the server's clock at the check.
+LOCK_HELD = """
+SELECT clock_timestamp() AS checked_at, EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+      AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1
+) AS held
+"""
+
+# The first run other than $3 sharing a source with $2 that started after $1 (while the lock was lost).
+RUN_STARTED_SINCE = """
+SELECT min(id) FROM crawl_runs WHERE id <> $3 AND started_at > $1 AND sources && $2::text[]
+"""
