@@ -54,17 +54,22 @@ async def build_wheel(tmp: Path) -> Path:
     return wheel
 
 
+def forget_project_wheels(wheelhouse: Path) -> None:
+    """Only dependencies are cached: the project's wheel is rebuilt every run."""
+    for ours in wheelhouse.glob("swr_sync_etl-*.whl"):
+        ours.unlink()
+
+
 async def install(venv: Path, wheel: Path, wheelhouse: Path) -> None:
     """Install the wheel offline from the wheelhouse; fill the wheelhouse from the index when it lacks a
     dependency (the first run), so later runs download nothing."""
-    pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    offline = [*pip, "install", "--no-index", "--find-links", wheelhouse, wheel]
+    pip: list[str | Path] = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    offline: list[str | Path] = [*pip, "install", "--no-index", "--find-links", wheelhouse, wheel]
     code, out = await run(*offline, cwd=venv)
     if code != 0:
         code, out = await run(*pip, "wheel", "--find-links", wheelhouse, "-w", wheelhouse, wheel, cwd=venv)
         assert code == 0, out
-        for ours in wheelhouse.glob("swr_sync_etl-*.whl"):
-            ours.unlink()  # only dependencies are cached: the project's wheel is rebuilt every run
+        forget_project_wheels(wheelhouse)
         code, out = await run(*offline, cwd=venv)
     assert code == 0, out
 
