@@ -54,7 +54,11 @@ def make_session(http: HttpSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True
     )
-    session = aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
+    # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (clusters often reach the internet only
+    # through a proxy). Redirects are never followed (see SwrClient._attempt and IamPasswordAuth).
+    session = aiohttp.ClientSession(
+        connector=connector, timeout=client_timeout(http), raise_for_status=False, trust_env=True
+    )
     # aiohttp re-sends an idempotent request at once when its connection drops before an answer (RFC 9112
     # §9.3.1). Every attempt must be ours instead: backed off, under the limiter, counted against the retry
     # budget and in the run's requests (a reset server would otherwise see two requests per attempt).
@@ -174,7 +178,11 @@ class SwrClient:
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
             try:
-                async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
+                # A redirect is not followed: aiohttp would re-send X-Auth-Token (or a signature) to
+                # wherever Location points. It is decoded as a Redirected error instead.
+                async with self._session.get(
+                    url, headers=headers, timeout=self._timeout, allow_redirects=False
+                ) as resp:
                     body = await resp.read()
                     status, resp_headers = resp.status, resp.headers
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:

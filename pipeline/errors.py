@@ -78,6 +78,21 @@ class NotFound(ApiError, RepositoryError):
     """404: the namespace or repository no longer exists (counted as gone, not failed)."""
 
 
+class Redirected(ApiError, RepositoryError):
+    """3xx: the answer points elsewhere. Never followed: credentials go only to the configured endpoint."""
+
+    def __init__(self, status: int, location: str | None, *, request_id: str | None = None) -> None:
+        self.location = location
+        where = f"to {location}" if location else "without a Location"
+        super().__init__(
+            status,
+            None,
+            f"redirect {where} not followed (credentials are sent only to the configured endpoint): "
+            "configure the address SWR answers at",
+            request_id=request_id,
+        )
+
+
 class RetriesExhausted(RepositoryError):
     """A request still failed after every retry."""
 

@@ -51,6 +51,8 @@ class SimulatorConfig:
     bad_records: float = 0.0
     unknown_status: float = 0.0
     lying_repos: int = 0
+    redirect_to: str | None = None
+    redirect_prefix: str = "/"
 
     def __post_init__(self) -> None:
         for name in ("namespaces", "repos_per_namespace", "broken_repos", "lying_repos"):
@@ -70,6 +72,10 @@ class SimulatorConfig:
             raise ValueError("ak and sk go together")
         if self.anchor is not None:
             anchor_us(self.anchor)
+        if self.redirect_to is not None and not self.redirect_to.startswith(("http://", "https://")):
+            raise ValueError("redirect_to must be an http(s) URL")
+        if not self.redirect_prefix.startswith("/"):
+            raise ValueError("redirect_prefix must start with /")
 
     def fault_probability(self, kind: str) -> float:
         """The chance of one fault kind per request: its own flag plus its share of --fault-rate."""
@@ -137,6 +143,9 @@ _HELP: dict[str, str] = {
     "bad_records": "fraction of jobs served corrupted (missing/non-integer id, bad timestamp, wrong types)",
     "unknown_status": "fraction of jobs with a status outside the documented list",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
+    "redirect_to": "answer SWR and IAM calls under --redirect-prefix with 307 to this base URL + the path and"
+    " query (default: none)",
+    "redirect_prefix": "raw path prefix of the calls --redirect-to redirects",
 }
 
 
