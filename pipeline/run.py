@@ -301,9 +301,12 @@ async def _crawl_source(
 ) -> None:
     http = settings.http
     async with make_session(http) as session:
-        auth = make_authenticator(source, session, client_timeout(http))
+        auth = make_authenticator(source, session, client_timeout(http), settings.proxies)
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
-        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
+        proxy = settings.proxies.for_url(source.endpoint)
+        client = SwrClient(
+            session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set, proxy=proxy
+        )
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()

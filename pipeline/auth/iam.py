@@ -83,8 +83,10 @@ class IamPasswordAuth:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_delays: Sequence[float] = IAM_RETRY_DELAYS_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        proxy: str | None = None,
     ) -> None:
         self._session = session
+        self._proxy = proxy
         self._url = iam_endpoint.rstrip("/") + "/v3/auth/tokens"
         self._user, self._password, self._domain, self._project = user, password, domain, project
         self._timeout = timeout
@@ -149,6 +151,7 @@ class IamPasswordAuth:
                     headers={"Content-Type": "application/json"},
                     timeout=self._timeout,
                     allow_redirects=False,
+                    proxy=self._proxy,
                 ) as resp:
                     payload = await resp.read()
                     status, token = resp.status, resp.headers.get("X-Subject-Token")

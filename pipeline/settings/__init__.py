@@ -20,6 +20,7 @@ from pipeline.settings.model import (
     AUTH_MODES,
     DatabaseSettings,
     HttpSettings,
+    ProxySettings,
     Secret,
     Settings,
     SourceSettings,
@@ -31,6 +32,7 @@ __all__ = [
     "ENV_KEYS",
     "DatabaseSettings",
     "HttpSettings",
+    "ProxySettings",
     "Secret",
     "Settings",
     "SourceSettings",
@@ -110,7 +112,21 @@ def load_settings(
             section, name = ENV_KEYS[key.upper()]
             layered.setdefault(section, {})[name] = value
     settings = _build(layered, require_source=require_source)
-    return replace(settings, unrecognized_env=unrecognized_env(environ))
+    return replace(settings, unrecognized_env=unrecognized_env(environ), proxies=proxy_settings(environ))
+
+
+def proxy_settings(environ: Mapping[str, str]) -> ProxySettings:
+    """HTTPS_PROXY, HTTP_PROXY and NO_PROXY, the lower-case spelling first (as urllib and curl read them)."""
+
+    def variable(name: str) -> str:
+        return environ.get(name.lower()) or environ.get(name) or ""
+
+    http, https = variable("HTTP_PROXY"), variable("HTTPS_PROXY")
+    return ProxySettings(
+        http=Secret(http) if http else None,
+        https=Secret(https) if https else None,
+        no_proxy=variable("NO_PROXY"),
+    )
 
 
 def unrecognized_env(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import dataclasses
 
 from pipeline.simulator import SimulatorConfig, running_simulator
 from tests.e2e.forward_proxy import running_proxy
-from tests.e2e.helpers import REGION, assert_table_equals_truth, cli_env, fetch, run_cli, sim_env
+from tests.e2e.helpers import REGION, assert_table_equals_truth, cli_env, fetch, run_cli
 from tests.e2e.resilience import DATASET, assert_repos_equal_truth, crawl_env, issues, last_run
 
 PASSWORD = "pw-e2e-SECRET-40c1d2e3"  # noqa: S105 (the simulator's, searched for in the output)
@@ -83,16 +83,23 @@ async def test_http_proxy_and_no_proxy_are_honoured(database_url: str) -> None:
     small = SimulatorConfig(port=0, seed=7, anchor=DATASET.anchor, namespaces=2, repos_per_namespace=4)
     async with running_proxy() as proxy, running_simulator(small) as sim:
         truth = sim.ground_truth()
-        env = without_proxies(sim_env(sim, database_url))
+        iam = {
+            "SWR_ETL_IAM_USER": small.iam_user, "SWR_ETL_IAM_PASSWORD": small.iam_password,
+            "SWR_ETL_IAM_DOMAIN": small.iam_domain, "SWR_ETL_IAM_ENDPOINT": sim.url,
+        }  # fmt: skip
+        env = without_proxies(
+            cli_env(database_url, {"SWR_ETL_ENDPOINT": sim.url, "SWR_ETL_REGION": REGION, **iam})
+        )
         proxied = await run_cli("crawl", env={**env, "HTTP_PROXY": proxy.url})
         sent = sim.stats()["requests_total"]
         through_proxy = list(proxy.forwarded)
-        bypassed = await run_cli("crawl", env={**env, "HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
+        bypassed = await run_cli("crawl", env={**env, "http_proxy": proxy.url, "no_proxy": "127.0.0.1"})
         sent_again = sim.stats()["requests_total"] - sent
 
     assert proxied.code == 0, proxied.stderr
-    assert sent > 0 and len(through_proxy) == sent  # every request went through the proxy
-    assert all(line.startswith(f"GET {sim.url}/v2/manage/") for line in through_proxy)
+    assert sent > 0 and len(through_proxy) == sent  # every request went through the proxy, IAM's too
+    assert through_proxy[0] == f"POST {sim.url}/v3/auth/tokens"
+    assert all(line.startswith(f"GET {sim.url}/v2/manage/") for line in through_proxy[1:])
     assert bypassed.code == 0, bypassed.stderr
     assert sent_again == sent and proxy.forwarded == through_proxy  # NO_PROXY: straight to the host
     await assert_table_equals_truth(database_url, REGION, truth)

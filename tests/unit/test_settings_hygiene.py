@@ -93,3 +93,56 @@ def test_database_session_settings_from_the_environment_and_their_defaults() -> 
 def test_database_session_settings_must_be_positive(variable: str) -> None:
     with pytest.raises(ConfigError, match="must be positive"):
         load_settings(env={variable: "0"}, require_source=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "proxy"),
+    [
+        ("https://swr-api.cn-north-4.myhuaweicloud.com", "", "http://proxy:3128"),
+        ("http://swr.internal:8080", "", "http://plain-proxy:3128"),
+        ("https://swr-api.cn-north-4.myhuaweicloud.com", "*", None),
+        ("https://swr-api.cn-north-4.myhuaweicloud.com", "myhuaweicloud.com", None),
+        ("https://swr-api.cn-north-4.myhuaweicloud.com", ".myhuaweicloud.com", None),
+        (
+            "https://swr-api.cn-north-4.myhuaweicloud.com",
+            "other.com, swr-api.cn-north-4.myhuaweicloud.com",
+            None,
+        ),
+        (
+            "https://swr-api.cn-north-4.myhuaweicloud.com",
+            "huaweicloud.com",
+            "http://proxy:3128",
+        ),  # not a suffix
+        (
+            "https://swr-api.cn-north-4.myhuaweicloud.com:443",
+            "swr-api.cn-north-4.myhuaweicloud.com:8443",
+            "http://proxy:3128",
+        ),
+        (
+            "https://swr-api.cn-north-4.myhuaweicloud.com:443",
+            "swr-api.cn-north-4.myhuaweicloud.com:443",
+            None,
+        ),
+        ("http://127.0.0.1:9000", "127.0.0.1", None),
+        ("http://[::1]:9000", "::1", None),
+        ("http://[::1]:9000", "[::1]:9000", None),
+    ],
+)
+def test_the_proxy_of_a_url_follows_no_proxy(url: str, no_proxy: str, proxy: str | None) -> None:
+    env = {"HTTPS_PROXY": "http://proxy:3128", "HTTP_PROXY": "http://plain-proxy:3128", "NO_PROXY": no_proxy}
+    assert load_settings(env=env, require_source=False).proxies.for_url(url) == proxy
+
+
+def test_lower_case_proxy_variables_come_first_and_proxy_passwords_are_secrets() -> None:
+    env = {
+        "https_proxy": "http://user:proxy-pw-31@lower:3128",
+        "HTTPS_PROXY": "http://upper:3128",
+        "no_proxy": "",
+        "NO_PROXY": "example.com",
+    }
+    settings = load_settings(env=env, require_source=False)
+    assert settings.proxies.for_url("https://swr.example.com") is None  # NO_PROXY, as no_proxy is empty
+    assert settings.proxies.for_url("https://swr.other.com") == "http://user:proxy-pw-31@lower:3128"
+    assert "proxy-pw-31" in settings.secrets()  # redacted from every log line
+    assert "proxy-pw-31" not in repr(settings)
+    assert load_settings(env={}, require_source=False).proxies.for_url("https://x") is None
