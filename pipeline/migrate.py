@@ -44,6 +44,7 @@ def _migrations_dir() -> Path:
 
 
 MIGRATIONS_DIR = _migrations_dir()
+CONNECT_TIMEOUT_S = 10.0
 # The alembic command line's settings; an installed package has none and needs none (see alembic_config).
 ALEMBIC_INI = MIGRATIONS_DIR.parent / "alembic.ini"
 
@@ -62,10 +63,11 @@ def alembic_config(database_url: str | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database_url is not None:
         config.attributes["database_url"] = database_url
-        # Named in pg_stat_activity, with keepalives; no statement timeout: a migration may rewrite a table.
+        # A bounded connect, named in pg_stat_activity, with keepalives; no statement timeout: a migration
+        # may rewrite a large table.
         settings = SessionOptions(application_name="swr-etl migrate").server_settings()
         del settings["statement_timeout"]
-        config.attributes["server_settings"] = settings
+        config.attributes["connect_args"] = {"server_settings": settings, "timeout": CONNECT_TIMEOUT_S}
     return config
 
 

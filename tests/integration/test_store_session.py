@@ -212,7 +212,9 @@ async def test_a_held_lock_lets_the_work_finish(database_url: str) -> None:
 
 
 async def test_migrations_name_their_session_without_a_statement_timeout(empty_database_url: str) -> None:
-    settings = migrate.alembic_config(empty_database_url).attributes["server_settings"]
+    connect_args = migrate.alembic_config(empty_database_url).attributes["connect_args"]
+    assert connect_args["timeout"] > 0  # a database that never answers does not hang `swr-etl migrate`
+    settings = connect_args["server_settings"]
     assert settings["application_name"] == "swr-etl migrate"
     assert "statement_timeout" not in settings  # a migration may rewrite a large table
     await migrate.upgrade_to_head_async(empty_database_url)  # env.py hands them to PostgreSQL
