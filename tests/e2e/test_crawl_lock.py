@@ -25,7 +25,8 @@ async def lock_backend(database_url: str, other_than: int | None = None) -> int:
             rows = await fetch(
                 database_url,
                 "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid"
-                " WHERE a.application_name = $1 AND l.locktype = 'advisory' AND l.granted",
+                " WHERE a.application_name = $1 AND l.locktype = 'advisory' AND l.granted"
+                " AND a.datname = current_database()",
                 LOCK_APP,
             )
             pids = [r["pid"] for r in rows if r["pid"] != other_than]

@@ -105,6 +105,7 @@ async def test_the_lock_has_a_connection_of_its_own_named_in_pg_stat_activity(
         assert len(names["swr-etl crawl"]) >= 1  # the pool, distinct from the lock's connection
         holder = await admin.fetchval(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         assert holder == names["swr-etl crawl lock"][0]
     finally:
