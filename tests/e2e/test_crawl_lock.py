@@ -13,8 +13,10 @@ from pipeline.store import lock_id
 from tests.e2e.helpers import REGION, assert_table_equals_truth, fetch, finish, run_cli, start_cli
 from tests.e2e.resilience import DATASET, crawl_env, wait_for_line
 
-# Pages of 10 at ~40 ms, two in flight: a crawl of several seconds.
-SLOW = dataclasses.replace(DATASET, latency_ms=40.0)
+# Pages of 10 at ~100 ms, two in flight: a crawl of ~5 s, long enough for a second crawl to start while
+# the first one runs (the second one, 16 requests in flight, takes about a second).
+SLOW = dataclasses.replace(DATASET, latency_ms=100.0)
+SECOND = {"SWR_ETL_CONCURRENCY": "16"}
 LOCK_APP = "swr-etl crawl lock"
 
 
@@ -57,7 +59,7 @@ async def test_the_second_crawl_takes_the_lost_lock_and_the_first_one_stops(data
         first = await start_cli("crawl", env=env)
         await wait_for_line(first.stderr, '"run_started"')
         await terminate(database_url, await lock_backend(database_url))
-        second = await run_cli("crawl", env=env)
+        second = await run_cli("crawl", env={**env, **SECOND})
         first_result = await finish(first)
 
     assert second.code == 0, second.stderr
@@ -80,7 +82,7 @@ async def test_the_first_crawl_takes_its_lock_back_and_the_second_one_is_refused
         lost = await lock_backend(database_url)
         await terminate(database_url, lost)
         await lock_backend(database_url, other_than=lost)  # taken back on a new connection
-        second = await run_cli("crawl", env=env)
+        second = await run_cli("crawl", env={**env, **SECOND})
         first_result = await finish(first)
 
     assert second.code == 75, second.stderr
