@@ -54,6 +54,14 @@ async def build_wheel(tmp: Path) -> Path:
     return wheel
 
 
+def wheelhouse(config: pytest.Config, tmp_path: Path) -> Path:
+    """The dependencies' wheels, kept in pytest's cache across runs (a fresh folder without the cache)."""
+    cache = getattr(config, "cache", None)  # absent under `-p no:cacheprovider`
+    if cache is None:
+        return tmp_path / "wheelhouse"
+    return Path(cache.mkdir("wheelhouse"))
+
+
 def forget_project_wheels(wheelhouse: Path) -> None:
     """Only dependencies are cached: the project's wheel is rebuilt every run."""
     for ours in wheelhouse.glob("swr_sync_etl-*.whl"):
@@ -82,7 +90,7 @@ async def test_a_wheel_installed_in_a_fresh_venv_migrates_and_crawls_from_anywhe
     venv = tmp_path / "venv"
     code, out = await run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     assert code == 0, out
-    await install(venv, wheel, pytestconfig.cache.mkdir("wheelhouse"))
+    await install(venv, wheel, wheelhouse(pytestconfig, tmp_path))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     swr_etl = venv / "bin" / "swr-etl"
