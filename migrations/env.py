@@ -85,6 +85,8 @@ def do_run_migrations(connection: Connection) -> None:
 async def run_async_migrations() -> None:
     """Connect with asyncpg and run the revisions."""
     url, connect_args = sqlalchemy_url(database_url())
+    # The application bounds the connect, names its session and sets keepalives; the command line does not.
+    connect_args.update(config.attributes.get("connect_args") or {})
     engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         async with engine.connect() as connection:

@@ -201,6 +201,7 @@ async def cmd_crawl(settings: Settings, args: argparse.Namespace, stop: Any) -> 
 async def cmd_report(settings: Settings, args: argparse.Namespace, stop: Any) -> int:
     """Print the report from the database."""
     from pipeline.report import print_report  # noqa: PLC0415
+    from pipeline.store import SessionOptions  # noqa: PLC0415
 
     assert settings.database.url is not None
     await print_report(
@@ -211,6 +212,7 @@ async def cmd_report(settings: Settings, args: argparse.Namespace, stop: Any) ->
         output_format=args.output,
         csv_table=args.table,
         html=args.html,
+        session=SessionOptions.from_settings(settings.database, "swr-etl report"),
     )
     if args.html is not None:
         print(f"wrote {args.html}", file=sys.stderr)

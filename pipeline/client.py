@@ -58,6 +58,8 @@ def make_session(http: HttpSettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=http.concurrency + 4, ttl_dns_cache=300, enable_cleanup_closed=True
     )
+    # No trust_env: it would make aiohttp look the proxy up (and read ~/.netrc) in a thread for every
+    # request; the settings resolve HTTPS_PROXY / NO_PROXY once and each request names its proxy.
     session = aiohttp.ClientSession(connector=connector, timeout=client_timeout(http), raise_for_status=False)
     # aiohttp re-sends an idempotent request at once when its connection drops before an answer (RFC 9112
     # §9.3.1). Every attempt must be ours instead: backed off, under the limiter, counted against the retry
@@ -91,8 +93,10 @@ class SwrClient:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stopping: Callable[[], bool] = lambda: False,
+        proxy: str | None = None,
     ) -> None:
         self._session = session
+        self._proxy = proxy  # HTTPS_PROXY / HTTP_PROXY unless NO_PROXY names the endpoint (settings)
         self._endpoint = endpoint.rstrip("/")
         self._auth = auth
         self._limiter = limiter
@@ -205,7 +209,11 @@ class SwrClient:
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
             try:
-                async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
+                # A redirect is not followed: aiohttp would re-send X-Auth-Token (or a signature) to
+                # wherever Location points. It is decoded as a Redirected error instead.
+                async with self._session.get(
+                    url, headers=headers, timeout=self._timeout, allow_redirects=False, proxy=self._proxy
+                ) as resp:
                     body = await resp.read()
                     status, resp_headers = resp.status, resp.headers
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from pipeline import migrate
-from pipeline.embedded_db import EmbeddedPostgres
+from pipeline.embedded_db import EmbeddedPostgres, postgres_bin_path
 from pipeline.logs import get_logger
 from pipeline.report import print_report
 from pipeline.report_window import Window
@@ -68,6 +68,7 @@ async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopReque
     embedded: EmbeddedPostgres | None = None
     data_dir = Path(args.data_dir or settings.data_dir)
     if settings.database.url is None:
+        postgres_bin_path()  # ConfigError naming the [embedded] extra when it is not installed
         print(f"starting embedded PostgreSQL in {data_dir / 'postgres'} ...", flush=True)
         embedded = EmbeddedPostgres(data_dir / "postgres")
         server_dsn = await asyncio.to_thread(embedded.start)

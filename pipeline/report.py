@@ -12,7 +12,7 @@ from typing import TextIO
 from pipeline import migrate, report_html, report_output
 from pipeline.errors import ConfigError
 from pipeline.report_window import Window
-from pipeline.store import Store
+from pipeline.store import SessionOptions, Store
 from pipeline.store.models import Report, RunSummary
 
 
@@ -137,10 +137,13 @@ async def print_report(
     csv_table: str = "by_status",
     html: Path | None = None,
     out: TextIO | None = None,
+    session: SessionOptions | None = None,
 ) -> None:
     """Query the database, print the report in the format asked for, and write the HTML file if asked."""
     stuck_after = timedelta(minutes=stuck_after_minutes)
-    store = await Store.connect(database_url, writes=False)
+    store = await Store.connect(
+        database_url, writes=False, session=session or SessionOptions(application_name="swr-etl report")
+    )
     try:
         # Same contract as crawl: an unmigrated database gets "run `swr-etl migrate`", not a SQL error.
         await store.ensure_at_head(migrate.head_revision())

@@ -27,7 +27,8 @@ from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
 from pipeline.monitors import start_monitors, stop_monitors
 from pipeline.settings import Settings, SourceSettings
-from pipeline.store import Store
+from pipeline.store import SessionOptions, Store
+from pipeline.store.lock import while_locked
 from pipeline.tasks import owned_tasks
 from pipeline.writer import Item, Writer
 
@@ -119,11 +120,12 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     # asyncpg's pool reports its own failed reconnects (with a traceback) through stdlib logging; a lost
     # database is reported once, by the writer's events and the run's error.
     logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
-    # A connection per writer, one for the crawl lock and one for the heartbeat.
+    # A connection per writer and one for the heartbeat (the crawl lock has a connection of its own).
     store = await Store.connect(
         settings.database.url.reveal(),
         connect_timeout=settings.database.connect_timeout,
-        max_size=settings.database.writers + 2,
+        max_size=settings.database.writers + 1,
+        session=SessionOptions.from_settings(settings.database, "swr-etl crawl"),
     )
     try:
         await store.ensure_at_head(migrate.head_revision())
@@ -153,7 +155,9 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    crawling = _crawl_sources(settings, queue, stats, stop)
+    watch = store.watch_lock(run_id, regions, settings.database.lock_check_interval)
+    crawl_task = asyncio.create_task(while_locked(crawling, watch), name="crawl")
     monitors = start_monitors(settings, store, run_id, stats)  # heartbeat and progress
     status, exit_code, error = "ok", EXIT_OK, None
     try:
@@ -177,6 +181,11 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
         status, exit_code = "interrupted", SIGNAL_EXIT.get(stop.signum, 143)
     if error and status in ("ok", "partial"):
         status, exit_code = "failed", EXIT_FATAL
+    if status in ("ok", "partial"):  # a run that lost its lock to another crawl must not report success
+        try:
+            await store.check_lock(run_id, regions)
+        except DatabaseError as exc:
+            status, exit_code, error = "failed", exc.exit_code, exc.message
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:
@@ -303,9 +312,12 @@ async def _crawl_source(
 ) -> None:
     http = settings.http
     async with make_session(http) as session:
-        auth = make_authenticator(source, session, client_timeout(http))
+        auth = make_authenticator(source, session, client_timeout(http), settings.proxies)
         limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
-        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
+        proxy = settings.proxies.for_url(source.endpoint)
+        client = SwrClient(
+            session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set, proxy=proxy
+        )
         stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:

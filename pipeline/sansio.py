@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -299,7 +299,24 @@ def decode_error(
     if status in (408, 429) or 500 <= status < 600:
         retry_after = parse_retry_after(header(headers, "Retry-After"), now or datetime.now(UTC))
         return errors.TransientApiError(status, code, message, request_id=request_id, retry_after=retry_after)
+    if 300 <= status < 400:
+        return errors.Redirected(status, redirect_target(header(headers, "Location")), request_id=request_id)
     return errors.ApiError(status, code, message, request_id=request_id)
+
+
+def redirect_target(location: str | None) -> str | None:
+    """Where a redirect points, for a message: scheme, host, port and path (no user, query or fragment)."""
+    if not location:
+        return None
+    try:
+        parts = urlsplit(location.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an unparsable Location"
+    shown_host = f"[{host}]" if ":" in host else host
+    origin = f"{parts.scheme}://{shown_host}{port}" if parts.scheme and host else ""
+    return single_line(origin + parts.path, 200) or None
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:

@@ -12,9 +12,9 @@ role, as every migration's are):
 - reader: SELECT on every table and view; CONNECT on the database; USAGE on the schema.
 - writer: SELECT on every table and view; INSERT and UPDATE on every table but alembic_version (the crawl
   upserts); DELETE on sync_job_rejects only (the crawl ages rejects out after
-  database.rejects_retention_days); USAGE on the sequences (bigserial ids); CONNECT and TEMPORARY on the database
-  (the upsert stages batches in a session temp table); USAGE on the schema. Never DELETE elsewhere, TRUNCATE,
-  REFERENCES, TRIGGER, ownership or CREATE: no DDL. Advisory locks need no privilege.
+  database.rejects_retention_days); USAGE on the sequences (bigserial ids); CONNECT and TEMPORARY on the
+  database (the upsert stages batches in a session temp table); USAGE on the schema. Never DELETE
+  elsewhere, TRUNCATE, REFERENCES, TRIGGER, ownership or CREATE: no DDL. Advisory locks need no privilege.
 Tables and views that later migrations create get the same through ALTER DEFAULT PRIVILEGES (for the
 migrating role, in this schema); a migration that needs something else grants it itself, or ends with
 `SELECT swr_etl_grant_roles()` (see CONTRIBUTING.md); tests/migration/test_grants.py fails on any table or

@@ -23,7 +23,7 @@ from pipeline.auth.iam import (
 from pipeline.auth.refusals import MODE_LABELS, auth_error
 from pipeline.auth.static_token import TokenAuth
 from pipeline.errors import ApiError, AuthError
-from pipeline.settings import SourceSettings
+from pipeline.settings import ProxySettings, SourceSettings
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME_S",
@@ -54,7 +54,10 @@ class Authenticator(Protocol):
 
 
 def make_authenticator(
-    source: SourceSettings, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout
+    source: SourceSettings,
+    session: aiohttp.ClientSession,
+    timeout: aiohttp.ClientTimeout,
+    proxies: ProxySettings | None = None,
 ) -> Authenticator:
     """The authenticator for the single credential mode a source has (settings validated that)."""
     if source.auth_mode == "aksk":
@@ -67,14 +70,16 @@ def make_authenticator(
         )
     if source.auth_mode == "iam":
         assert source.iam_user and source.iam_password and source.iam_domain
+        iam_endpoint = source.iam_endpoint or default_iam_endpoint(source.endpoint, source.region)
         return IamPasswordAuth(
             session,
-            iam_endpoint=source.iam_endpoint or default_iam_endpoint(source.endpoint, source.region),
+            iam_endpoint=iam_endpoint,
             user=source.iam_user,
             password=source.iam_password.reveal(),
             domain=source.iam_domain,
             project=source.region,
             timeout=timeout,
+            proxy=(proxies or ProxySettings()).for_url(iam_endpoint),
         )
     assert source.token
     return TokenAuth(source.token.reveal())

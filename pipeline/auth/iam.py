@@ -12,10 +12,12 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from pipeline import errors
 from pipeline.auth.refusals import CHECK_PERMISSION, auth_error
 from pipeline.errors import ApiError, AuthError
 from pipeline.logs import get_logger, redactor
 from pipeline.records import parse_rfc3339, single_line
+from pipeline.sansio import redirect_target
 
 log = get_logger(__name__)
 
@@ -81,8 +83,10 @@ class IamPasswordAuth:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_delays: Sequence[float] = IAM_RETRY_DELAYS_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        proxy: str | None = None,
     ) -> None:
         self._session = session
+        self._proxy = proxy
         self._url = iam_endpoint.rstrip("/") + "/v3/auth/tokens"
         self._user, self._password, self._domain, self._project = user, password, domain, project
         self._timeout = timeout
@@ -140,11 +144,18 @@ class IamPasswordAuth:
         last: ApiError = ApiError(0, None, "no answer")
         for delay in (*self._retry_delays, None):
             try:
+                # Never follow a redirect: a 307/308 would re-send the password to wherever it points.
                 async with self._session.post(
-                    self._url, data=body, headers={"Content-Type": "application/json"}, timeout=self._timeout
+                    self._url,
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    proxy=self._proxy,
                 ) as resp:
                     payload = await resp.read()
                     status, token = resp.status, resp.headers.get("X-Subject-Token")
+                    location = resp.headers.get("Location")
                 self.token_requests += 1
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 last = ApiError(0, None, f"IAM unreachable: {type(exc).__name__}")
@@ -154,6 +165,8 @@ class IamPasswordAuth:
                     log.debug("iam_token_issued", iam_url=self._url)
                     return token, token_lifetime(payload, self._wall())
                 last = _iam_error(status, payload)
+                if 300 <= status < 400:
+                    last = errors.Redirected(status, redirect_target(location))
                 if status < 500 and status not in (408, 429):
                     raise self._iam_refused(last)
             if delay is None:

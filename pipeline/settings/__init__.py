@@ -23,11 +23,18 @@ from pipeline.settings.model import (
     DatabaseSettings,
     HttpSettings,
     MonitoringSettings,
+    ProxySettings,
     Secret,
     Settings,
     SourceSettings,
 )
-from pipeline.settings.sources import CREDENTIAL_KEYS, build_sources, check_keys, region_from_endpoint
+from pipeline.settings.sources import (
+    CREDENTIAL_KEYS,
+    build_sources,
+    check_keys,
+    check_transport,
+    region_from_endpoint,
+)
 
 __all__ = [
     "AUTH_MODES",
@@ -35,6 +42,7 @@ __all__ = [
     "DatabaseSettings",
     "HttpSettings",
     "MonitoringSettings",
+    "ProxySettings",
     "Secret",
     "Settings",
     "SourceSettings",
@@ -49,6 +57,9 @@ ENV_PREFIX = "SWR_ETL_"
 ENV_KEYS: dict[str, tuple[str, str]] = {
     "DATABASE_URL": ("database", "url"),
     "DB_CONNECT_TIMEOUT": ("database", "connect_timeout"),
+    "DB_STATEMENT_TIMEOUT": ("database", "statement_timeout"),
+    "DB_KEEPALIVE_IDLE": ("database", "keepalive_idle"),
+    "DB_LOCK_CHECK_INTERVAL": ("database", "lock_check_interval"),
     "BATCH_SIZE": ("database", "batch_size"),
     "REJECTS_RETENTION_DAYS": ("database", "rejects_retention_days"),
     "ENDPOINT": ("source", "endpoint"),
@@ -74,6 +85,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "BACKOFF_CAP": ("http", "backoff_cap"),
     "MAX_RETRY_AFTER": ("http", "max_retry_after"),
     "RATE_LIMIT": ("http", "rate_limit"),
+    "ALLOW_INSECURE_HTTP": ("http", "allow_insecure_http"),
     "GRACE_PERIOD": ("run", "grace_period"),
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
@@ -123,7 +135,21 @@ def load_settings(
                 layered.get(section, {}), {name: value}, INDIRECT_KEYS.get(section, ())
             )
     settings = _build(layered, environ, require_source=require_source)
-    return replace(settings, unrecognized_env=unrecognized_env(environ))
+    return replace(settings, unrecognized_env=unrecognized_env(environ), proxies=proxy_settings(environ))
+
+
+def proxy_settings(environ: Mapping[str, str]) -> ProxySettings:
+    """HTTPS_PROXY, HTTP_PROXY and NO_PROXY, the lower-case spelling first (as urllib and curl read them)."""
+
+    def variable(name: str) -> str:
+        return environ.get(name.lower()) or environ.get(name) or ""
+
+    http, https = variable("HTTP_PROXY"), variable("HTTPS_PROXY")
+    return ProxySettings(
+        http=Secret(http) if http else None,
+        https=Secret(https) if https else None,
+        no_proxy=variable("NO_PROXY"),
+    )
 
 
 def unrecognized_env(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -247,6 +273,8 @@ def _dataclass_from(cls: Any, values: Mapping[str, Any], where: str) -> Any:
             kwargs[f.name] = Secret(str(value)) if value else None
         elif isinstance(getattr(defaults, f.name), str):
             kwargs[f.name] = str(value)
+        elif isinstance(getattr(defaults, f.name), bool):
+            kwargs[f.name] = _flag(value, f"{where}.{f.name}")
         else:
             kind = type(getattr(defaults, f.name))
             kwargs[f.name] = _number(value, f"{where}.{f.name}", kind)
@@ -272,6 +300,18 @@ def _number(value: Any, name: str, kind: type) -> Any:
         raise ConfigError(
             f"{_label(name)} must be a {'whole ' if kind is int else ''}number, got {value!r}"
         ) from None
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A boolean from TOML (true/false) or the environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{_label(name)} must be true or false, got {value!r}")
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -307,10 +347,18 @@ def _validate(settings: Settings) -> None:
         ),
         (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
         *_monitoring_checks(settings.monitoring),
+        (
+            min(db.statement_timeout, db.keepalive_idle, db.keepalive_interval, db.lock_check_interval) > 0
+            and db.keepalive_count >= 1,
+            "database.statement_timeout, keepalive_* and lock_check_interval must be positive",
+        ),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    if not http.allow_insecure_http:
+        for source in settings.sources:
+            check_transport(source)
 
 
 def _monitoring_checks(monitoring: MonitoringSettings) -> list[tuple[bool, str]]:

@@ -89,6 +89,8 @@ class HttpSettings:
     rate_limit: float = 0.0
     max_requests_per_repo: int = 100_000
     repos_in_flight: int = 64
+    # Credentials over plain http:// to a host other than loopback are refused unless this is set.
+    allow_insecure_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,65 @@ class DatabaseSettings:
     write_attempts: int = 5
     write_backoff_cap: float = 10.0
     rejects_retention_days: float = 30.0  # rejects no run met for this long are deleted; 0 keeps them
+    statement_timeout: float = 300.0
+    keepalive_idle: float = 60.0
+    keepalive_interval: float = 10.0
+    keepalive_count: int = 6
+    lock_check_interval: float = 5.0
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """The proxies named by the standard variables: HTTPS_PROXY, HTTP_PROXY, NO_PROXY (or lower case)."""
+
+    http: Secret | None = None  # the proxy URL may carry a user and password
+    https: Secret | None = None
+    no_proxy: str = ""
+
+    def for_url(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through; None without one, or when NO_PROXY names the host."""
+        parts = urlsplit(url)
+        proxy = self.https if parts.scheme == "https" else self.http
+        if proxy is None or bypasses_proxy(parts.hostname or "", parts.port, self.no_proxy):
+            return None
+        return proxy.reveal()
+
+    def secrets(self) -> list[str]:
+        return [p for p in (_password(s.reveal()) for s in (self.http, self.https) if s) if p]
+
+
+def bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
+    """NO_PROXY as curl and urllib read it: `*`, or comma-separated hosts or domains (a leading dot
+    optional), each with an optional `:port`; a domain covers its subdomains."""
+    host = host.lower().strip("[]")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*":
+            return True
+        name, wanted_port = _split_port(entry)
+        if wanted_port and (not wanted_port.isdigit() or int(wanted_port) != port):
+            continue
+        name = name.lstrip(".")
+        if name and (host == name or host.endswith("." + name)):
+            return True
+    return False
+
+
+def _split_port(entry: str) -> tuple[str, str]:
+    """`host:port`, `[v6]:port`, `v6` or `host` → (host, port or "")."""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, rest.removeprefix(":")
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, port
+    return entry, ""
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -129,9 +190,10 @@ class Settings:
     data_dir: str = ".data"
     # SWR_ETL_* variables that configure nothing (probably misspelled), for the CLI to warn about.
     unrecognized_env: tuple[str, ...] = ()
+    proxies: ProxySettings = field(default_factory=ProxySettings)
 
     def secrets(self) -> list[str]:
-        found = [s for src in self.sources for s in src.secrets()]
+        found = [s for src in self.sources for s in src.secrets()] + self.proxies.secrets()
         if self.database.url:
             password = urlsplit(self.database.url.reveal()).password
             if password:

@@ -3,6 +3,7 @@ selection. Pure: it gets the layered values, never the environment."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import fields
@@ -26,6 +27,30 @@ def region_from_endpoint(endpoint: str) -> str:
     host = urlsplit(endpoint).hostname or ""
     match = _REGION_HOST.match(host)
     return match.group(1) if match else "default"
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(source: SourceSettings) -> None:
+    """A credential (token, signature, IAM password) must not cross the network in clear text."""
+    iam = (source.iam_endpoint or "") if source.auth_mode == "iam" else ""
+    for name, url in (("endpoint", source.endpoint), ("iam_endpoint", iam)):
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            variable = "SWR_ETL_ENDPOINT" if name == "endpoint" else "SWR_ETL_IAM_ENDPOINT"
+            raise ConfigError(
+                f"{name} {url} is plain http: the {source.auth_mode} credentials would cross the network "
+                f"unencrypted; use https:// ({variable}), or set SWR_ETL_ALLOW_INSECURE_HTTP=1 "
+                "(http.allow_insecure_http) if the network path is trusted"
+            )
 
 
 def check_keys(values: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:

@@ -90,6 +90,8 @@ async def _answer(
 ) -> web.Response | None:
     config = state.config
     endpoint = target.endpoint
+    if config.redirect_to is not None and target.path.startswith(config.redirect_prefix):
+        return _redirect(state, target)
     if endpoint == "unknown":
         return gateway_error(404, "APIGW.0101", request_id)
     if endpoint == "iam_tokens":
@@ -150,6 +152,15 @@ async def _blocking_fault(
         return proxy_502()
     status = 500 if kind == "500" else 503
     return swr_error(status, f"injected {kind}", legacy=config.legacy_errors)
+
+
+def _redirect(state: SimulatorState, target: Target) -> web.Response:
+    """307 to the same path and query under --redirect-to (a moved endpoint, a load balancer's redirect):
+    a client that follows it re-sends the method, the body and, if careless, the credentials."""
+    state.stats.faults["redirect"] += 1
+    base = (state.config.redirect_to or "").rstrip("/")
+    location = base + target.path + (f"?{target.raw_query}" if target.raw_query else "")
+    return web.Response(status=307, headers={"Location": location})
 
 
 def _call(state: SimulatorState, target: Target) -> web.Response:

@@ -62,6 +62,8 @@ class SimulatorConfig:
     absurd_total_repos: int = 0
     absurd_total: int = 10**12
     token_expires_after: int | None = None
+    redirect_to: str | None = None
+    redirect_prefix: str = "/"
 
     def __post_init__(self) -> None:
         repos = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
@@ -87,6 +89,10 @@ class SimulatorConfig:
             raise ValueError("ak and sk go together")
         if self.anchor is not None:
             anchor_us(self.anchor)
+        if self.redirect_to is not None and not self.redirect_to.startswith(("http://", "https://")):
+            raise ValueError("redirect_to must be an http(s) URL")
+        if not self.redirect_prefix.startswith("/"):
+            raise ValueError("redirect_prefix must start with /")
 
     def fault_probability(self, kind: str) -> float:
         """The chance of one fault kind per request: its own flag plus its share of --fault-rate."""
@@ -170,6 +176,9 @@ _HELP: dict[str, str] = {
     "absurd_total": "the total those repositories claim",
     "token_expires_after": "every token (static or IAM-issued) answers 401 once it has authenticated this"
     " many SWR requests (default: never)",
+    "redirect_to": "answer SWR and IAM calls under --redirect-prefix with 307 to this base URL + the path and"
+    " query (default: none)",
+    "redirect_prefix": "raw path prefix of the calls --redirect-to redirects",
 }
 
 

@@ -13,6 +13,7 @@ from pipeline.store.models import (
     StuckJob,
     UpsertResult,
 )
+from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import redact_dsn
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RepoFailures",
     "Report",
     "RunSummary",
+    "SessionOptions",
     "StatusCount",
     "Store",
     "StuckJob",

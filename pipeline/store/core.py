@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any, Protocol, TypeAlias
+from typing import Any, NoReturn, Protocol, TypeAlias
 
 import asyncpg
 import orjson
@@ -15,9 +16,11 @@ from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
 from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
+from pipeline.store.lock import CrawlLock
 from pipeline.store.merge import PoolConnection, insert_new, merge, merge_rounds
 from pipeline.store.models import Report, UpsertResult
 from pipeline.store.report import build_report
+from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 
 # Runtime classes are not generic; the alias exists for the type checker (asyncpg-stubs).
@@ -78,11 +81,14 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
 class Store:
     """All reads and writes of the pipeline, on one asyncpg pool."""
 
-    def __init__(self, pool: Pool, dsn: str) -> None:
+    def __init__(
+        self, pool: Pool, dsn: str, session: SessionOptions | None = None, connect_timeout: float = 10.0
+    ) -> None:
         self._pool = pool
         self._dsn = dsn
-        self._lock_conn: PoolConnection | None = None
-        self._lock_id: int | None = None
+        self._session = session or SessionOptions()
+        self._timeout = connect_timeout
+        self._lock: CrawlLock | None = None
         self._expect_new = True  # see upsert_jobs
 
     def __repr__(self) -> str:
@@ -97,34 +103,42 @@ class Store:
         min_size: int = 1,
         max_size: int = 4,
         writes: bool = True,
+        session: SessionOptions | None = None,
     ) -> Store:
         """Open a pool; any failure becomes DatabaseUnavailable with a password-free message.
 
-        `writes=False` (the report) skips the upsert's temp table: a member of swr_etl_reader has no
-        TEMPORARY privilege where the database revoked it from PUBLIC.
+        Every connection names itself, has a statement timeout and TCP keepalives (`session`), and every
+        statement a client-side deadline (asyncpg's command_timeout), so no await on the database is
+        unbounded. `writes=False` (the report) skips the upsert's temp table: a member of swr_etl_reader
+        has no TEMPORARY privilege where the database revoked it from PUBLIC.
         """
+        options = session or SessionOptions()
         try:
             pool = await asyncpg.create_pool(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
                 timeout=connect_timeout,
-                command_timeout=None,
+                command_timeout=options.command_timeout,
+                server_settings=options.server_settings(),
                 init=_init_connection if writes else None,
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             message = f"cannot connect to PostgreSQL at {redact_dsn(dsn)}: {describe(exc)}"
             raise errors.DatabaseUnavailable(scrub(message, dsn)) from None
-        return cls(pool, dsn)
+        return cls(pool, dsn, options, connect_timeout)
 
     async def close(self) -> None:
-        """Release the lock (if held) and close the pool."""
+        """Release the lock (if held) and close the pool (within a deadline, then abruptly)."""
         try:
             await self.unlock()
         except errors.DatabaseUnavailable:
             pass  # the lost connection took its session lock with it
         finally:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), self._timeout)
+            except TimeoutError:
+                self._pool.terminate()
 
     async def __aenter__(self) -> Store:
         return self
@@ -151,34 +165,31 @@ class Store:
 
     async def try_lock(self, key: str) -> bool:
         """Take the advisory lock for ``key`` on a dedicated connection; False if someone else holds it."""
-        if self._lock_conn is not None:
+        if self._lock is not None:
             raise errors.DatabaseError("this store already holds an advisory lock")
-        ident = lock_id(key)
-        with wrap_exceptions(self._dsn, "taking the crawl lock"):
-            conn = await self._pool.acquire()
-            try:
-                locked = bool(await conn.fetchval(q.TRY_LOCK, ident))
-            except BaseException:
-                await self._pool.release(conn)
-                raise
-            if not locked:
-                await self._pool.release(conn)
-                return False
-        self._lock_conn, self._lock_id = conn, ident
+        lock = CrawlLock(self._dsn, lock_id(key), self._session, self._timeout)
+        if not await lock.acquire():
+            return False
+        self._lock = lock
         return True
 
     async def unlock(self) -> None:
         """Release the advisory lock taken by try_lock (no-op when none is held)."""
-        conn, ident = self._lock_conn, self._lock_id
-        if conn is None or ident is None:
-            return
-        self._lock_conn = self._lock_id = None
-        try:
-            with wrap_exceptions(self._dsn, "releasing the crawl lock"):
-                await conn.fetchval(q.UNLOCK, ident)
-        finally:
-            # A lost connection released the lock already; the pool discards a broken connection.
-            await self._pool.release(conn)
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            await lock.release()
+
+    async def check_lock(self, run_id: int, sources: Sequence[str]) -> None:
+        """Return when the lock is still held (or was taken back); CrawlLockLost when this run must stop."""
+        if self._lock is None:
+            raise errors.CrawlLockLost("this run holds no crawl lock")
+        await self._lock.check(run_id, sources)
+
+    async def watch_lock(self, run_id: int, sources: Sequence[str], interval: float) -> NoReturn:
+        """Check the lock every ``interval`` seconds until cancelled (see CrawlLock.watch)."""
+        if self._lock is None:
+            raise errors.CrawlLockLost("this run holds no crawl lock")
+        await self._lock.watch(run_id, sources, interval)
 
     # --- runs -------------------------------------------------------------------------------------
 

@@ -169,3 +169,18 @@ ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
     last_total = EXCLUDED.last_total, jobs_seen = EXCLUDED.jobs_seen,
     max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status
 """
+
+# Whether this session still holds the advisory lock (a bigint key shows as classid = its high half, objid
+# = its low half, objsubid = 1), with the server's clock at the check.
+LOCK_HELD = """
+SELECT clock_timestamp() AS checked_at, EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+      AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1
+) AS held
+"""
+
+# The first run other than $3 sharing a source with $2 that started after $1 (while the lock was lost).
+RUN_STARTED_SINCE = """
+SELECT min(id) FROM crawl_runs WHERE id <> $3 AND started_at > $1 AND sources && $2::text[]
+"""

@@ -349,7 +349,7 @@ def test_decode_repos_page_total(headers: dict[str, str], body: bytes, total: in
         (401, errors.ApiError),
         (403, errors.Forbidden),
         (409, errors.ApiError),
-        (302, errors.ApiError),
+        (302, errors.Redirected),
     ],
 )
 def test_decode_error_class_by_status(status: int, cls: type[errors.ApiError]) -> None:

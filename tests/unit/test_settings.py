@@ -63,13 +63,13 @@ def test_region_from_endpoint(endpoint: str, region: str) -> None:
 def test_precedence_file_env_flags(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(
-        '[http]\nconcurrency = 8\npage_size = 50\n[source]\nendpoint = "http://file:1"\ntoken = "t-file"\n'
+        '[http]\nconcurrency = 8\npage_size = 50\n[source]\nendpoint = "https://file:1"\ntoken = "t-file"\n'
     )
     env = {"SWR_ETL_CONFIG": str(config), "SWR_ETL_PAGE_SIZE": "70"}
     settings = load_settings(env=env, overrides={"concurrency": 4})
     assert settings.http.concurrency == 4  # flag beats file
     assert settings.http.page_size == 70  # env beats file
-    assert settings.sources[0].endpoint == "http://file:1"
+    assert settings.sources[0].endpoint == "https://file:1"
     assert settings.sources[0].region == "default"
 
 
