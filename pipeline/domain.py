@@ -109,4 +109,7 @@ class RunStats:
     rejected: int = 0
     unknown_status: int = 0
     skipped_repos: int = 0
+    throttled: int = 0  # 429s received, with or without Retry-After
+    rate_reached: float = 0.0  # requests/s granted on average to the busiest API of a source
+    rate_learned: float | None = None  # requests/s that API's pace ended at (None: never paced)
     flags: dict[str, int] = field(default_factory=dict)

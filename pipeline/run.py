@@ -24,6 +24,7 @@ from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
+from pipeline.pacing import busiest
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
 from pipeline.writer import Item, Writer
@@ -79,7 +80,9 @@ class RunOutcome:
             f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, "
             f"{s.repos_gone} gone, {s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, "
             f"{s.jobs_seen} jobs, {s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, "
-            f"{s.unknown_status} unknown status, {self.seconds:.1f} s"
+            f"{s.unknown_status} unknown status, {s.throttled} throttled (429), {s.rate_reached:.1f} req/s"
+            f" reached, {'no rate' if s.rate_learned is None else f'{s.rate_learned:.1f} req/s'} learned,"
+            f" {self.seconds:.1f} s"
         )
         return line + (f" — {self.error}" if self.error else "")
 
@@ -141,10 +144,11 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
+    rates = await _remembered_rates(store, settings.sources)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop), name="crawl")
+    crawl_task = asyncio.create_task(_crawl_sources(settings, queue, stats, stop, rates), name="crawl")
     status, exit_code, error = "ok", EXIT_OK, None
     try:
         await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
@@ -169,6 +173,8 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:
+        for source, learned in rates.items():
+            await store.remember_rates(source, run_id, learned)
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
         lost = f"could not record the run: {exc.message}"
@@ -270,11 +276,26 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
     return {name: value for name, value in values.items() if isinstance(value, int)}
 
 
+async def _remembered_rates(store: Store, sources: tuple[SourceSettings, ...]) -> dict[str, dict[str, float]]:
+    """The rates earlier runs learned, per source (lock key) and API: each source's pace starts there."""
+    rates = {}
+    for source in sources:
+        learned = await store.learned_rates(source.lock_key)
+        rates[source.lock_key] = {r.api: r.rate for r in learned}
+        if learned:
+            log.info("rates_remembered", region=source.region, rates={r.api: r.rate for r in learned})
+    return rates
+
+
 async def _crawl_sources(
-    settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+    settings: Settings,
+    queue: asyncio.Queue[Item],
+    stats: RunStats,
+    stop: StopRequest,
+    rates: dict[str, dict[str, float]],
 ) -> None:
     tasks = [
-        asyncio.create_task(_crawl_source(settings, source, queue, stats, stop))
+        asyncio.create_task(_crawl_source(settings, source, queue, stats, stop, rates=rates))
         for source in settings.sources
     ]
     try:
@@ -287,18 +308,38 @@ async def _crawl_sources(
 
 
 async def _crawl_source(
-    settings: Settings, source: SourceSettings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+    settings: Settings,
+    source: SourceSettings,
+    queue: asyncio.Queue[Item],
+    stats: RunStats,
+    stop: StopRequest,
+    *,
+    rates: dict[str, dict[str, float]],
 ) -> None:
+    """Crawl one source; rates[source.lock_key]: the pace per API it starts from, then the one it ends at."""
     http = settings.http
     async with make_session(http) as session:
         auth = make_authenticator(source, session, client_timeout(http))
-        limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
+        limiter = AdaptiveLimiter(
+            http.concurrency,
+            rate=http.rate_limit,
+            share=http.max_quota_share,
+            learned=rates.get(source.lock_key),
+        )
         client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set)
         crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
         try:
             await crawler.run()
         finally:
             stats.requests += client.stats.requests
+            stats.throttled += client.stats.throttled
+            pacing = limiter.pacing()
+            rates[source.lock_key] = {
+                api: r.rate_learned for api, r in pacing.items() if r.rate_learned is not None
+            }
+            top = busiest(pacing)
+            if top is not None and top.rate_reached > stats.rate_reached:
+                stats.rate_reached, stats.rate_learned = top.rate_reached, top.rate_learned
             log.info(
                 "source_done",
                 region=source.region,
@@ -306,4 +347,9 @@ async def _crawl_source(
                 retries=client.stats.retries,
                 throttled=client.stats.throttled,
                 peak_in_flight=limiter.peak_in_flight,
+                rates={api: _rounded(r.rate_learned) for api, r in pacing.items()},
             )
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 1)

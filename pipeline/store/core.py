@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from operator import itemgetter
 from typing import Any, Protocol, TypeAlias
@@ -14,7 +14,7 @@ import orjson
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
 from pipeline.store import queries as q
-from pipeline.store.models import Report, UpsertResult
+from pipeline.store.models import LearnedRate, Report, UpsertResult
 from pipeline.store.report import build_report
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 
@@ -215,8 +215,26 @@ class Store:
             *(s.repos_ok, s.repos_failed, s.repos_gone, s.repos_flagged, s.pages, s.requests),
             *(s.jobs_seen, s.inserted, s.updated, s.unchanged, s.rejected, s.unknown_status),
         )
+        pacing = (s.throttled, s.rate_reached or None, s.rate_learned)
         with wrap_exceptions(self._dsn, "finishing a run"):
-            await self._pool.execute(q.FINISH_RUN, run_id, status, *counters, error)
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(q.FINISH_RUN, run_id, status, *counters, error)
+                await conn.execute(q.RECORD_RUN_PACING, run_id, *pacing)
+
+    # --- learned rates ----------------------------------------------------------------------------
+
+    async def learned_rates(self, source: str) -> list[LearnedRate]:
+        """The rates remembered for a source (its lock key), one per API."""
+        with wrap_exceptions(self._dsn, "reading learned rates"):
+            rows = await self._pool.fetch(q.LEARNED_RATES, source)
+        return [LearnedRate(row["api"], float(row["rate"]), row["run_id"]) for row in rows]
+
+    async def remember_rates(self, source: str, run_id: int, rates: Mapping[str, float]) -> None:
+        """Keep the rates a run ended at for a source, one per API, for the next run to start from."""
+        if not rates:
+            return
+        with wrap_exceptions(self._dsn, "remembering learned rates"):
+            await self._pool.execute(q.REMEMBER_RATES, source, run_id, list(rates), list(rates.values()))
 
     # --- jobs -------------------------------------------------------------------------------------
 

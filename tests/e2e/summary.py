@@ -10,7 +10,9 @@ SUMMARY = re.compile(
     r"\((?P<failed>\d+) failed, (?P<gone>\d+) gone, (?P<flagged>\d+) flagged\), "
     r"(?P<pages>\d+) pages, (?P<requests>\d+) requests, (?P<jobs>\d+) jobs, "
     r"(?P<inserted>\d+) inserted, (?P<updated>\d+) updated, (?P<rejected>\d+) rejected, "
-    r"(?P<unknown>\d+) unknown status, (?P<seconds>\d+\.\d) s$"
+    r"(?P<unknown>\d+) unknown status, (?P<throttled>\d+) throttled \(429\), "
+    r"(?P<reached>\d+\.\d) req/s reached, (?:no rate|(?P<learned>\d+\.\d) req/s) learned, "
+    r"(?P<seconds>\d+\.\d) s$"
 )
 
 
@@ -27,6 +29,9 @@ class Summary:
     jobs: int
     inserted: int
     updated: int
+    throttled: int
+    rate_reached: float
+    rate_learned: float | None
     seconds: float
 
 
@@ -45,6 +50,9 @@ def parse_summary(line: str) -> Summary:
         jobs=int(g["jobs"]),
         inserted=int(g["inserted"]),
         updated=int(g["updated"]),
+        throttled=int(g["throttled"]),
+        rate_reached=float(g["reached"]),
+        rate_learned=None if g["learned"] is None else float(g["learned"]),
         seconds=float(g["seconds"]),
     )
 

@@ -28,7 +28,11 @@ THROTTLED = orjson.dumps({"error_code": "APIGW.0308", "error_msg": "throttled", 
 
 
 class Gateway:
-    """Answers 429 APIGW.0308 (no Retry-After) to any request whose query holds `doomed`, 200 otherwise."""
+    """Answers 429 APIGW.0308 to any request whose query holds `doomed`, 200 otherwise.
+
+    With `Retry-After: 0`: the budget is what is tested here; a 429 without Retry-After would also teach
+    the API's pace a rate (tests/unit/test_pacing.py), and at one grant per refusal that pace is real time.
+    """
 
     def __init__(self) -> None:
         self.doomed_requests = 0
@@ -39,7 +43,9 @@ class Gateway:
             self.doomed_requests += 1
             if self.unauthorized_first and self.doomed_requests == 1:
                 return web.Response(status=401, body=b"{}", content_type="application/json")
-            return web.Response(status=429, body=THROTTLED, content_type="application/json")
+            return web.Response(
+                status=429, body=THROTTLED, content_type="application/json", headers={"Retry-After": "0"}
+            )
         return web.json_response({"namespaces": [{"name": "acme"}]})
 
     async def repos(self, request: web.Request) -> web.Response:
