@@ -18,6 +18,7 @@ import sys
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -70,8 +71,9 @@ def bench_rate(rate: float, server_dsn: str, args: argparse.Namespace) -> list[C
         crawls = []
         with scratch_database(server_dsn) as dsn:
             upgrade_to_head(dsn)
-            share = {"MAX_QUOTA_SHARE": args.share}
-            runs = (("crawl 1", {}), ("crawl 2", {}), (f"share {args.share:g}", share))
+            share: dict[str, float] = {"MAX_QUOTA_SHARE": args.share}
+            runs: list[tuple[str, dict[str, float]]] = [("crawl 1", {}), ("crawl 2", {})]
+            runs += [(f"share {args.share:g}", share)] if args.share else []
             for label, extra in runs:
                 _sim(url, "/_sim/stats/reset", post=True)
                 env = crawl_env(url, dsn)
@@ -104,16 +106,17 @@ def _pacing(stdout: str) -> tuple[str, str]:
     return reached, learned
 
 
-def _sim(url: str, path: str, *, post: bool = False) -> dict[str, object] | object:
+def _sim(url: str, path: str, *, post: bool = False) -> dict[str, Any]:
     request = urllib.request.Request(url + path, method="POST" if post else "GET")  # noqa: S310
     with urllib.request.urlopen(request) as resp:  # noqa: S310 (our local simulator)
-        return orjson.loads(resp.read())
+        stats: dict[str, Any] = orjson.loads(resp.read())
+        return stats
 
 
 def format_table(crawls: list[Crawl], args: argparse.Namespace) -> str:
     """The table the README shows."""
-    header = ("limit/s", "crawl", "requests", "429s", "429 %", "run s", "bucket s", "ratio")
-    header += ("reached", "learned")
+    header = ["limit/s", "crawl", "requests", "429s", "429 %", "run s", "bucket s", "ratio", "reached"]
+    header.append("learned")
     lines = [" ".join(f"{h:>9}" for h in header) + "  data"]
     for c in crawls:
         cells = (
@@ -137,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--page-size", type=int, default=100, help="jobs per ShowSyncJob page")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="simulated API latency (mean)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
-    parser.add_argument("--share", type=float, default=0.5, help="SWR_ETL_MAX_QUOTA_SHARE of the third crawl")
+    parser.add_argument(
+        "--share", type=float, default=0.5, help="SWR_ETL_MAX_QUOTA_SHARE of a third crawl (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="simulator seed")
     parser.add_argument("--database-url", help="PostgreSQL server (SWR_ETL_BENCH_DATABASE_URL)")
     return parser
