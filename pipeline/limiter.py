@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from pipeline.logs import get_logger
 from pipeline.pacing import PacingReport, RateController
+
+log = get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -228,7 +231,11 @@ class AdaptiveLimiter:
         """A 429 without Retry-After for this request: its API's pace settles just under the rate granted.
         False when nothing was granted to measure (a refusal, not pacing)."""
         now = asyncio.get_running_loop().time()
-        return self.gate(ticket.api).controller.on_refused(ticket.sent_at, now)
+        controller = self.gate(ticket.api).controller
+        if not controller.on_refused(ticket.sent_at, now):
+            return False
+        log.info("pace_settled", api=ticket.api, rate=round(controller.rate or 0.0, 1))
+        return True
 
     def on_throttle(self, retry_after: float | None) -> None:
         """A 429: pause every new request for `retry_after` s and halve the bound (once per pause window)."""

@@ -26,9 +26,13 @@ MARGIN = 0.02
 PROBE_PER_S = 0.01
 # With no earlier refusal to measure from, the rate granted over the last WINDOW_S seconds.
 WINDOW_S = 1.0
-# A measurement between refusals needs this long a span and this many grants (each grant is +-1 of it).
-MIN_SPAN_S = 0.2
-MIN_GRANTS = 20
+# A measure between refusals needs this long a span. It is an upper bound (one grant more, the span a
+# send-time jitter shorter): from a short span the pace comes down to the limit from above, in steps that
+# shrink as the span grows, and never undershoots it on a miscount.
+MIN_SPAN_S = 0.05
+JITTER_S = 0.005
+# The estimate itself (what is remembered) once its span makes a few milliseconds of jitter a few percent.
+TRUSTED_SPAN_S = 0.5
 # A refusal older than this no longer anchors a measurement (a quota shared with others may have moved).
 HORIZON_S = 10.0
 MIN_RATE = 0.5
@@ -88,14 +92,14 @@ class RateController:
 
     def on_refused(self, sent_at: float, now: float) -> bool:
         """A request sent at `sent_at` was throttled (no Retry-After), answered at `now`; True when the
-        rate changed. Refusals of requests sent before the last change are that change's echo."""
+        rate went down. Refusals of requests sent before the last decision are its echo."""
         self.refused += 1
         _add(self._refusals, sent_at)
         if sent_at < self._decided_at:
             return False
         if self._anchor is not None and self._anchor < sent_at - HORIZON_S:
             self._anchor = None
-        measured = self._measure(sent_at)
+        measured, point = self._measure(sent_at)
         if self._anchor is None:
             self._anchor = sent_at
         if measured <= 0:
@@ -103,20 +107,28 @@ class RateController:
         target = max(MIN_RATE, measured * (1.0 - MARGIN))
         if self.rate is not None:
             target = min(target, self.rate)  # a refusal never speeds the crawl up
-        self.rate = self.settled = min(target, self.ceiling)
+        changed = self.rate is None or target < self.rate
+        self.rate = min(target, self.ceiling)
+        # What to remember: the best estimate, not the bound the pace comes down from (a short crawl may
+        # end before the pace has met the limit).
+        if point is not None and sent_at - (self._anchor or sent_at) >= TRUSTED_SPAN_S:
+            self.settled = min(self.rate, max(MIN_RATE, point * (1.0 - MARGIN)))
+        else:
+            self.settled = self.rate
         self._decided_at = now
         self._forget(sent_at - HORIZON_S)
-        return True
+        return changed
 
-    def _measure(self, sent_at: float) -> float:
+    def _measure(self, sent_at: float) -> tuple[float, float | None]:
         """Requests granted per second: between the anchor's refusal and this one when that span is long
-        enough to count, else over the last WINDOW_S (which holds the bucket's initial burst, if any)."""
+        enough to count (an upper bound, and the estimate itself), else over the last WINDOW_S (which
+        holds the bucket's initial burst, if any: an upper bound only)."""
         if self._anchor is not None:
             span = sent_at - self._anchor
-            count = self._granted_between(self._anchor, sent_at)
-            if span >= MIN_SPAN_S and count >= MIN_GRANTS:
-                return count / span
-        return self._granted_between(sent_at - WINDOW_S, sent_at) / WINDOW_S
+            if span >= MIN_SPAN_S:
+                granted = self._granted_between(self._anchor, sent_at)
+                return (granted + 1) / (span - JITTER_S), granted / span
+        return self._granted_between(sent_at - WINDOW_S, sent_at) / WINDOW_S, None
 
     def _granted_between(self, start: float, end: float) -> int:
         """Requests sent in (start, end) and not refused."""

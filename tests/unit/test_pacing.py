@@ -54,6 +54,20 @@ def test_between_two_refusals_the_grants_measure_the_gateways_rate() -> None:
     assert controller.rate == pytest.approx(50 * (1 - MARGIN), rel=0.03)
 
 
+def test_from_a_short_span_the_pace_comes_down_from_above_but_the_estimate_is_remembered() -> None:
+    controller = RateController(500.0)
+    granted_at(controller, 0.0, 1.0, 500.0)
+    refuse(controller, 1.0, now=1.0)  # the bucket ran dry: the anchor
+    granted_at(controller, 1.001, 1.1, 100.0)  # the gateway makes 100 tokens a second
+    assert refuse(controller, 1.1, now=1.1)
+    assert controller.rate is not None and controller.rate > 100.0  # an upper bound: never below the limit
+    assert controller.report().rate_learned == controller.rate  # 0.1 s: too short to trust the estimate
+    granted_at(controller, 1.101, 1.7, 100.0)
+    assert refuse(controller, 1.7, now=1.7)
+    assert controller.rate > 100.0
+    assert controller.report().rate_learned == pytest.approx(100 * (1 - MARGIN), rel=0.01)
+
+
 @pytest.mark.parametrize(
     ("sent_at", "changes"),
     [
@@ -78,7 +92,7 @@ def test_a_refusal_when_nothing_got_through_is_not_a_rate() -> None:
 def test_a_refusal_never_raises_the_rate() -> None:
     controller = RateController(50.0)
     granted_at(controller, 0.0, 1.0, 100.0)  # the bucket's burst: more granted than the pace
-    assert refuse(controller, 1.0, now=1.01)
+    assert not refuse(controller, 1.0, now=1.01)
     assert controller.rate == 50.0
 
 
