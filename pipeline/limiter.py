@@ -16,6 +16,9 @@ from pipeline.pacing import PacingReport, RateController
 
 log = get_logger(__name__)
 
+# uvloop's timers count whole milliseconds and may fire a little early: close enough is the turn.
+TIMER_SLACK_S = 0.0005
+
 
 @dataclass(slots=True)
 class Ticket:
@@ -68,7 +71,7 @@ class PaceGate:
         self._timer = None
         interval = self.interval()
         now, due = loop.time(), self._last + interval
-        if now < due:
+        if now < due - TIMER_SLACK_S:
             self._timer = loop.call_at(due, self._release, loop)
             return
         while self._waiters:

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from pipeline import migrate
+from pipeline import migrate, quota
 from pipeline.auth import make_authenticator
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
@@ -24,7 +24,6 @@ from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
-from pipeline.pacing import busiest
 from pipeline.settings import Settings, SourceSettings
 from pipeline.store import Store
 from pipeline.writer import Item, Writer
@@ -144,7 +143,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
-    rates = await _remembered_rates(store, settings.sources)
+    rates = await quota.remembered_rates(store, settings.sources)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
@@ -173,8 +172,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:
-        for source, learned in rates.items():
-            await store.remember_rates(source, run_id, learned)
+        await quota.remember_rates(store, run_id, rates)
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
         lost = f"could not record the run: {exc.message}"
@@ -276,17 +274,6 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
     return {name: value for name, value in values.items() if isinstance(value, int)}
 
 
-async def _remembered_rates(store: Store, sources: tuple[SourceSettings, ...]) -> dict[str, dict[str, float]]:
-    """The rates earlier runs learned, per source (lock key) and API: each source's pace starts there."""
-    rates = {}
-    for source in sources:
-        learned = await store.learned_rates(source.lock_key)
-        rates[source.lock_key] = {r.api: r.rate for r in learned}
-        if learned:
-            log.info("rates_remembered", region=source.region, rates={r.api: r.rate for r in learned})
-    return rates
-
-
 async def _crawl_sources(
     settings: Settings,
     queue: asyncio.Queue[Item],
@@ -334,12 +321,7 @@ async def _crawl_source(
             stats.requests += client.stats.requests
             stats.throttled += client.stats.throttled
             pacing = limiter.pacing()
-            rates[source.lock_key] = {
-                api: r.rate_learned for api, r in pacing.items() if r.rate_learned is not None
-            }
-            top = busiest(pacing)
-            if top is not None and top.rate_reached > stats.rate_reached:
-                stats.rate_reached, stats.rate_learned = top.rate_reached, top.rate_learned
+            quota.record_pacing(stats, rates, source.lock_key, pacing)
             log.info(
                 "source_done",
                 region=source.region,
@@ -347,9 +329,5 @@ async def _crawl_source(
                 retries=client.stats.retries,
                 throttled=client.stats.throttled,
                 peak_in_flight=limiter.peak_in_flight,
-                rates={api: _rounded(r.rate_learned) for api, r in pacing.items()},
+                rates=quota.rounded(pacing),
             )
-
-
-def _rounded(rate: float | None) -> float | None:
-    return None if rate is None else round(rate, 1)
