@@ -99,11 +99,11 @@ def bench_rate(rate: float, server_dsn: str, args: argparse.Namespace) -> list[C
 
 
 def _pacing(stdout: str) -> tuple[str, str]:
-    """The summary's `N req/s reached` and `M req/s learned` figures."""
+    """The summary's `N req/s reached` and `M req/s learned` figures ("-" from a crawl that has none)."""
     words = stdout.split(", ")
-    reached = next(w for w in words if w.endswith(" reached")).removesuffix(" req/s reached")
-    learned = next(w for w in words if w.endswith(" learned")).removesuffix(" learned").removesuffix(" req/s")
-    return reached, learned
+    reached = next((w for w in words if w.endswith(" reached")), "-").removesuffix(" req/s reached")
+    learned = next((w for w in words if w.endswith(" learned")), "-").removesuffix(" learned")
+    return reached, learned.removesuffix(" req/s")
 
 
 def _sim(url: str, path: str, *, post: bool = False) -> dict[str, Any]:
