@@ -33,7 +33,7 @@ MIN_SPAN_S = 0.05
 JITTER_S = 0.005
 # The estimate itself (what is remembered) once its span makes a few milliseconds of jitter a few percent.
 TRUSTED_SPAN_S = 0.5
-# A refusal older than this no longer anchors a measurement (a quota shared with others may have moved).
+# A refusal older than this no longer bounds the rate (a quota shared with others may have moved).
 HORIZON_S = 10.0
 MIN_RATE = 0.5
 TRIM_AT = 4096
@@ -68,7 +68,6 @@ class RateController:
         self._sends: list[float] = []
         self._trim_at = TRIM_AT
         self._refusals: list[float] = []
-        self._anchor: float | None = None  # send time of the earliest recent refusal: the bucket was empty
         self._decided_at = -math.inf  # refusals of requests sent before the last decision are its echo
         self._first_sent: float | None = None
         self._last_sent = 0.0
@@ -97,11 +96,7 @@ class RateController:
         _add(self._refusals, sent_at)
         if sent_at < self._decided_at:
             return False
-        if self._anchor is not None and self._anchor < sent_at - HORIZON_S:
-            self._anchor = None
         measured, point = self._measure(sent_at)
-        if self._anchor is None:
-            self._anchor = sent_at
         if measured <= 0:
             return False  # nothing got through: not pacing, a refusal (the caller backs off)
         target = max(MIN_RATE, measured * (1.0 - MARGIN))
@@ -111,23 +106,35 @@ class RateController:
         self.rate = min(target, self.ceiling)
         # What to remember: the best estimate, not the bound the pace comes down from (a short crawl may
         # end before the pace has met the limit).
-        if point is not None and sent_at - (self._anchor or sent_at) >= TRUSTED_SPAN_S:
+        if point is not None:
             self.settled = min(self.rate, max(MIN_RATE, point * (1.0 - MARGIN)))
         else:
             self.settled = self.rate
         self._decided_at = now
-        self._forget(sent_at - HORIZON_S)
+        self._forget(sent_at - HORIZON_S)  # older refusals no longer bound the rate: the quota may move
         return changed
 
     def _measure(self, sent_at: float) -> tuple[float, float | None]:
-        """Requests granted per second: between the anchor's refusal and this one when that span is long
-        enough to count (an upper bound, and the estimate itself), else over the last WINDOW_S (which
-        holds the bucket's initial burst, if any: an upper bound only)."""
-        if self._anchor is not None:
-            span = sent_at - self._anchor
-            if span >= MIN_SPAN_S:
-                granted = self._granted_between(self._anchor, sent_at)
-                return (granted + 1) / (span - JITTER_S), granted / span
+        """An upper bound of the requests granted per second, and the estimate itself when trusted.
+
+        Between an earlier refusal and this one (the bucket empty at both) the grants over the span, one
+        grant more and a jitter less time, bound the rate from above, and the longer the span the tighter;
+        but if the quota shrank meanwhile (someone else took a share) only the spans since then know it.
+        So: the tightest bound over refusals 50 ms, 100 ms, 200 ms, ... back. With no earlier refusal, the
+        grants of the last WINDOW_S (which hold the bucket's initial burst, if any).
+        """
+        refusals, best, point = self._refusals, math.inf, None
+        back = MIN_SPAN_S
+        while (i := bisect_right(refusals, sent_at - back)) > 0:
+            start = refusals[i - 1]
+            span = sent_at - start
+            granted = self._granted_between(start, sent_at)
+            bound = (granted + 1) / (span - JITTER_S)
+            if bound < best:
+                best, point = bound, (granted / span if span >= TRUSTED_SPAN_S else None)
+            back = 2 * span
+        if best < math.inf:
+            return best, point
         return self._granted_between(sent_at - WINDOW_S, sent_at) / WINDOW_S, None
 
     def _granted_between(self, start: float, end: float) -> int:

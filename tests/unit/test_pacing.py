@@ -168,13 +168,17 @@ def crawl_model(
     share: float = 1.0,
     latency: float = 0.02,
     in_flight: int = 32,
+    limit_changes: tuple[tuple[float, float], ...] = (),
 ) -> Modelled:
     """A crawl of endless work through the controller against the simulator's token bucket (pure)."""
     bucket, controller = Throttle(limit), RateController(remembered, probe=share >= 1)
+    changes = dict(limit_changes)
     answers: list[tuple[float, float, bool]] = []  # (answer time, send time, granted)
     sent: list[tuple[float, bool]] = []
     now, last = 0.0, -math.inf
     while now < seconds:
+        for at in [at for at in changes if at <= now]:
+            bucket.rate = changes.pop(at)  # another tool takes or leaves a share of the quota
         while answers and answers[0][0] <= now:
             answered, sent_at, ok = heapq.heappop(answers)
             if ok:
@@ -217,3 +221,16 @@ def test_a_share_of_the_quota_runs_at_that_share_and_is_never_refused() -> None:
     crawl = crawl_model(100.0, 20.0, remembered=98.0, share=0.5)
     assert crawl.refused_after(0.0) == 0.0
     assert crawl.granted_per_s_after(0.0) == pytest.approx(49.0, rel=0.02)
+
+
+def test_a_quota_that_shrinks_is_followed_within_a_second() -> None:
+    crawl = crawl_model(200.0, 20.0, limit_changes=((5.0, 100.0),))
+    assert crawl.report.rate_learned is not None and 95.0 <= crawl.report.rate_learned <= 100.0
+    shrunk = [ok for t, ok in crawl.sent if t >= 6.0]
+    assert shrunk.count(False) <= 0.01 * len(shrunk)
+
+
+def test_a_quota_that_grows_is_found_again_by_the_probe() -> None:
+    crawl = crawl_model(100.0, 60.0, limit_changes=((10.0, 120.0),))
+    assert crawl.granted_per_s_after(40.0) >= 0.95 * 120.0
+    assert crawl.refused_after(10.0) <= 0.01
