@@ -175,6 +175,7 @@ class SwrClient:
                 raise stopped()
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
+            self._limiter.on_sent(ticket)
             try:
                 async with self._session.get(url, headers=headers, timeout=self._timeout) as resp:
                     body = await resp.read()

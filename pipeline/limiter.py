@@ -182,8 +182,6 @@ class AdaptiveLimiter:
         except asyncio.CancelledError:
             self._release()
             raise
-        ticket.sent_at = loop.time()
-        gate.controller.on_sent(ticket.sent_at)
 
     async def _wait_for_turn(self, loop: asyncio.AbstractEventLoop) -> None:
         # A 429 answered while we sleep may extend the pause: sleep until the latest one has ended.
@@ -217,6 +215,11 @@ class AdaptiveLimiter:
             self._in_flight += 1
             if not self._hand_over():
                 self._in_flight -= 1
+
+    def on_sent(self, ticket: Ticket) -> None:
+        """The request goes out now: its send time, for its API's pace."""
+        ticket.sent_at = asyncio.get_running_loop().time()
+        self.gate(ticket.api).controller.on_sent(ticket.sent_at)
 
     def on_granted(self, ticket: Ticket) -> None:
         """The gateway let this request through (whatever SWR answered): its API's pace counts it."""

@@ -163,6 +163,7 @@ async def sent_times(limiter: AdaptiveLimiter, api: str, n: int) -> list[tuple[f
 
     async def one() -> tuple[float, bool]:
         async with limiter.slot(api) as ticket:
+            limiter.on_sent(ticket)
             return ticket.sent_at, ticket.paced
 
     return list(await asyncio.gather(*(one() for _ in range(n))))
@@ -198,10 +199,10 @@ async def test_a_429_without_retry_after_paces_the_api_without_pausing_or_halvin
     limiter = AdaptiveLimiter(8)
     for _ in range(50):
         async with limiter.slot("A") as ticket:
-            pass
+            limiter.on_sent(ticket)
         limiter.on_success(ticket)
     async with limiter.slot("A") as refused:
-        pass
+        limiter.on_sent(refused)
     assert limiter.on_refused(refused)
     assert limiter.gate("A").interval() > 0 and limiter.gate("B").interval() == 0.0
     assert limiter.limit == 8
