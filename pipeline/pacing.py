@@ -35,16 +35,15 @@ JITTER_S = 0.005
 TRUSTED_SPAN_S = 0.5
 # A refusal older than this no longer bounds the rate (a quota shared with others may have moved).
 HORIZON_S = 10.0
-MIN_RATE = 0.5
-TRIM_AT = 4096
+MIN_RATE = 0.5  # requests/second: a pace never stops a crawl
+TRIM_AT = 4096  # send times kept before the first trim (then twice what the last trim kept)
 
 
 @dataclass(frozen=True, slots=True)
 class PacingReport:
-    """What one API's pacing came to: grants, refusals, mean rate granted and the rate learned."""
+    """What one API's pacing came to: grants, the mean rate granted and the rate learned."""
 
     granted: int
-    refused: int
     rate_reached: float
     rate_learned: float | None
 
@@ -62,7 +61,6 @@ class RateController:
         # probe above it is not confirmed (the bucket's burst may have paid for it) until a refusal measures.
         self.settled = self.rate
         self.granted = 0
-        self.refused = 0
         # Send times of recent requests and of recent refusals. The gateway sees requests about in the order
         # they were sent, so those sent before a refused one and not refused were granted, answered or not.
         self._sends: list[float] = []
@@ -92,7 +90,6 @@ class RateController:
     def on_refused(self, sent_at: float, now: float) -> bool:
         """A request sent at `sent_at` was throttled (no Retry-After), answered at `now`; True when the
         rate went down. Refusals of requests sent before the last decision are its echo."""
-        self.refused += 1
         _add(self._refusals, sent_at)
         if sent_at < self._decided_at:
             return False
@@ -148,10 +145,10 @@ class RateController:
             del times[: bisect_left(times, before)]
 
     def report(self) -> PacingReport:
-        """Grants, refusals, the mean rate granted (first send to last) and the rate settled at."""
+        """Grants, the mean rate granted (first send to last) and the rate settled at."""
         span = self._last_sent - (self._first_sent or 0.0)
         reached = self.granted / span if self.granted > 1 and span > 0 else 0.0
-        return PacingReport(self.granted, self.refused, reached, self.settled)
+        return PacingReport(self.granted, reached, self.settled)
 
 
 def _add(times: list[float], t: float) -> None:

@@ -279,7 +279,7 @@ async def _crawl_sources(
     queue: asyncio.Queue[Item],
     stats: RunStats,
     stop: StopRequest,
-    rates: dict[str, dict[str, float]],
+    rates: quota.Rates,
 ) -> None:
     tasks = [
         asyncio.create_task(_crawl_source(settings, source, queue, stats, stop, rates=rates))
@@ -301,7 +301,7 @@ async def _crawl_source(
     stats: RunStats,
     stop: StopRequest,
     *,
-    rates: dict[str, dict[str, float]],
+    rates: quota.Rates,
 ) -> None:
     """Crawl one source; rates[source.lock_key]: the pace per API it starts from, then the one it ends at."""
     http = settings.http
