@@ -1,6 +1,6 @@
 """How close to API Gateway's limit a crawl runs, and how many 429s it costs, with no rate setting.
 
-    .venv/bin/python -m bench.pacing [--rates 50,100,200] [--workload standard] [--page-size 100]
+    .venv/bin/python -m bench.pacing [--rates 50,100,200] [--workload standard] [--page-size 20]
         [--latency-ms 20] [--share 0.5] [--database-url URL]
 
 For each rate R: a simulator in its own process with `--rate-limit R` (a token bucket per API holding one
@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.pacing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="50,100,200", help="the gateway's limits, calls/s per API")
     parser.add_argument("--workload", default="standard", help="bench.run's workloads: tiny, standard, large")
-    parser.add_argument("--page-size", type=int, default=100, help="jobs per ShowSyncJob page")
+    parser.add_argument("--page-size", type=int, default=20, help="jobs per ShowSyncJob page")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="simulated API latency (mean)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument(
