@@ -175,10 +175,12 @@ class SwrClient:
             except RetryableError as error:
                 # Other calls of this API got through since this one's last answer: the gateway is pacing
                 # the crawl, not refusing this request.
-                if _throttled(error) and self._successes[api] > progress:
+                paced = _throttled(error) and self._successes[api] > progress
+                if paced:
                     attempt -= 1
                 progress = self._successes[api]
-                delay = self._after_failure(error, attempt, tries)
+                spaced = paced and self._limiter.gate(api).interval() > 0
+                delay = self._after_failure(error, attempt, tries, spaced=spaced)
                 if delay is None or tries >= PACED_TRIES_FACTOR * self._policy.attempts:
                     raise RetriesExhausted(error, attempt, tries) from None
                 if self._stopping():
@@ -200,7 +202,7 @@ class SwrClient:
 
     async def _attempt(self, api: str, url: URL, decode: Decoder[T], names_resource: bool) -> T:
         # Credentials are added once a slot is held: an X-Sdk-Date signed before a long wait could be stale.
-        async with self._limiter.slot():
+        async with self._limiter.slot(api) as ticket:
             # After a stop nothing new is sent; requests already sent finish and their pages are kept.
             if self._stopping():
                 raise stopped()
@@ -208,6 +210,7 @@ class SwrClient:
                 raise self._auth_failure
             headers = await self._auth.headers("GET", url)
             self.stats.requests += 1
+            self._limiter.on_sent(ticket)
             try:
                 # A redirect is not followed: aiohttp would re-send X-Auth-Token (or a signature) to
                 # wherever Location points. It is decoded as a Redirected error instead.
@@ -227,15 +230,26 @@ class SwrClient:
             self._other_answers += 1
             raise _Unauthorized(refusal, headers)
         self._other_answers += 1
-        result = decode(status, resp_headers, body)
+        try:
+            result = decode(status, resp_headers, body)
+        except ApiError as error:
+            if error.status != 429:
+                self._limiter.on_granted(ticket)  # an error answer passed the gateway's bucket all the same
+            elif error.retry_after is None:
+                self._limiter.on_refused(ticket)  # the gateway's bucket was empty when this one arrived
+            raise
         self._successes[api] += 1
-        self._limiter.on_success()
+        self._limiter.on_success(ticket)
         return result
 
-    def _after_failure(self, error: SwrEtlError, attempt: int, tries: int) -> float | None:
+    def _after_failure(self, error: SwrEtlError, attempt: int, tries: int, *, spaced: bool) -> float | None:
         retry_after = error.retry_after if isinstance(error, RetryableError) else None
         if _throttled(error):
             self.stats.throttled += 1
+            if spaced and retry_after is None:
+                # The gateway's rate, met: the API's pace has settled under it and spaces the retry, so
+                # neither a pause of the crawl nor a backoff of this request would gain anything.
+                return 0.0
             # The whole crawl pauses: for Retry-After (never longer than we would wait for this request
             # itself), else for a first backoff delay (this request's own backoff grows with its tries;
             # the crawl's pause does not, or one unlucky request would stall every other for up to

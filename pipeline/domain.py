@@ -131,6 +131,9 @@ class RunStats:
     # Discovery's progress: repositories found so far, and sources whose discovery is complete.
     repos_discovered: int = 0
     sources_discovered: int = 0
+    throttled: int = 0  # 429s received, with or without Retry-After
+    rate_reached: float = 0.0  # requests/s granted on average to the busiest API of a source
+    rate_learned: float | None = None  # requests/s that API's pace ended at (None: never paced)
     flags: dict[str, int] = field(default_factory=dict)
     # Each source's client counters, read while the run goes on (`requests` is added up only at the end).
     clients: list[RequestCounters] = field(default_factory=list)

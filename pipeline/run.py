@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from pipeline import heartbeat, migrate
+from pipeline import heartbeat, migrate, quota
 from pipeline.auth import make_authenticator
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
@@ -83,7 +83,10 @@ class RunOutcome:
             f"run {self.run_id} {self.status}: {repos} repositories ({s.repos_failed} failed, "
             f"{s.repos_gone} gone, {s.repos_flagged} flagged), {s.pages} pages, {s.requests} requests, "
             f"{s.jobs_seen} jobs, {s.inserted} inserted, {s.updated} updated, {s.rejected} rejected, "
-            f"{s.unknown_status} unknown status, {s.id_conflicts} id conflicts, {self.seconds:.1f} s"
+            f"{s.unknown_status} unknown status, {s.id_conflicts} id conflicts,"
+            f" {s.throttled} throttled (429), {s.rate_reached:.1f} req/s reached,"
+            f" {'no rate' if s.rate_learned is None else f'{s.rate_learned:.1f} req/s'} learned,"
+            f" {self.seconds:.1f} s"
         )
         return line + (f" — {self.error}" if self.error else "")
 
@@ -152,10 +155,11 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
     await _prune_rejects(store, settings.database.rejects_retention_days)
+    rates = await quota.remembered_rates(store, settings.sources)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    crawling = _crawl_sources(settings, queue, stats, stop)
+    crawling = _crawl_sources(settings, queue, stats, stop, rates)
     watch = store.watch_lock(run_id, regions, settings.database.lock_check_interval)
     crawl_task = asyncio.create_task(while_locked(crawling, watch), name="crawl")
     monitors = start_monitors(settings, store, run_id, stats)  # heartbeat and progress
@@ -189,6 +193,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:
+        await quota.remember_rates(store, run_id, rates)
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
         lost = f"could not record the run: {exc.message}"
@@ -299,21 +304,37 @@ def _stats_fields(stats: RunStats) -> dict[str, int]:
 
 
 async def _crawl_sources(
-    settings: Settings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+    settings: Settings,
+    queue: asyncio.Queue[Item],
+    stats: RunStats,
+    stop: StopRequest,
+    rates: quota.Rates,
 ) -> None:
     # One source's fatal failure ends the run: the other sources must not crawl on unseen.
     async with owned_tasks() as group:
         for source in settings.sources:
-            group.create_task(_crawl_source(settings, source, queue, stats, stop))
+            group.create_task(_crawl_source(settings, source, queue, stats, stop, rates=rates))
 
 
 async def _crawl_source(
-    settings: Settings, source: SourceSettings, queue: asyncio.Queue[Item], stats: RunStats, stop: StopRequest
+    settings: Settings,
+    source: SourceSettings,
+    queue: asyncio.Queue[Item],
+    stats: RunStats,
+    stop: StopRequest,
+    *,
+    rates: quota.Rates,
 ) -> None:
+    """Crawl one source; rates[source.lock_key]: the pace per API it starts from, then the one it ends at."""
     http = settings.http
     async with make_session(http) as session:
         auth = make_authenticator(source, session, client_timeout(http), settings.proxies)
-        limiter = AdaptiveLimiter(http.concurrency, rate=http.rate_limit)
+        limiter = AdaptiveLimiter(
+            http.concurrency,
+            rate=http.rate_limit,
+            share=http.max_quota_share,
+            learned=rates.get(source.lock_key),
+        )
         proxy = settings.proxies.for_url(source.endpoint)
         client = SwrClient(
             session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set, proxy=proxy
@@ -324,6 +345,9 @@ async def _crawl_source(
             await crawler.run()
         finally:
             stats.requests += client.stats.requests
+            stats.throttled += client.stats.throttled
+            pacing = limiter.pacing()
+            quota.record_pacing(stats, rates, source.lock_key, pacing)
             log.info(
                 "source_done",
                 region=source.region,
@@ -331,4 +355,5 @@ async def _crawl_source(
                 retries=client.stats.retries,
                 throttled=client.stats.throttled,
                 peak_in_flight=limiter.peak_in_flight,
+                rates=quota.rounded(pacing),
             )

@@ -86,6 +86,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "MAX_RETRY_AFTER": ("http", "max_retry_after"),
     "RATE_LIMIT": ("http", "rate_limit"),
     "ALLOW_INSECURE_HTTP": ("http", "allow_insecure_http"),
+    "MAX_QUOTA_SHARE": ("http", "max_quota_share"),
     "GRACE_PERIOD": ("run", "grace_period"),
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
@@ -335,6 +336,7 @@ def _validate(settings: Settings) -> None:
         ),
         (http.backoff_base >= 0 and http.backoff_cap >= 0, "http backoff must not be negative"),
         (http.max_retry_after >= 0 and http.rate_limit >= 0, "http.max_retry_after/rate_limit must be >= 0"),
+        (0 < http.max_quota_share <= 1, _label("http.max_quota_share") + " must be above 0 and at most 1"),
         (
             db.batch_size >= 1 and db.queue_pages >= 1,
             "database.batch_size and queue_pages must be at least 1",

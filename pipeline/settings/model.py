@@ -87,6 +87,7 @@ class HttpSettings:
     backoff_cap: float = 30.0
     max_retry_after: float = 120.0
     rate_limit: float = 0.0
+    max_quota_share: float = 1.0
     max_requests_per_repo: int = 100_000
     repos_in_flight: int = 64
     # Credentials over plain http:// to a host other than loopback are refused unless this is set.

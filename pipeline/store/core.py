@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, NoReturn, Protocol, TypeAlias
@@ -18,7 +18,7 @@ from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
 from pipeline.store.lock import CrawlLock
 from pipeline.store.merge import PoolConnection, insert_new, merge, merge_rounds
-from pipeline.store.models import Report, UpsertResult
+from pipeline.store.models import LearnedRate, Report, UpsertResult
 from pipeline.store.report import build_report
 from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
@@ -217,10 +217,28 @@ class Store:
 
     async def finish_run(self, run_id: int, status: str, stats: RunStats, error: str | None) -> None:
         """Close a run with its final status, counters and error message."""
+        pacing = (stats.throttled, stats.rate_reached or None, stats.rate_learned)
         with wrap_exceptions(self._dsn, "finishing a run"):
-            await self._pool.execute(
-                q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error, stats.id_conflicts
-            )
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error, stats.id_conflicts
+                )
+                await conn.execute(q.RECORD_RUN_PACING, run_id, *pacing)
+
+    # --- learned rates ----------------------------------------------------------------------------
+
+    async def learned_rates(self, source: str) -> list[LearnedRate]:
+        """The rates remembered for a source (its lock key), one per API."""
+        with wrap_exceptions(self._dsn, "reading learned rates"):
+            rows = await self._pool.fetch(q.LEARNED_RATES, source)
+        return [LearnedRate(row["api"], float(row["rate"]), row["run_id"]) for row in rows]
+
+    async def remember_rates(self, source: str, run_id: int, rates: Mapping[str, float]) -> None:
+        """Keep the rates a run ended at for a source, one per API, for the next run to start from."""
+        if not rates:
+            return
+        with wrap_exceptions(self._dsn, "remembering learned rates"):
+            await self._pool.execute(q.REMEMBER_RATES, source, run_id, list(rates), list(rates.values()))
 
     # --- jobs -------------------------------------------------------------------------------------
 

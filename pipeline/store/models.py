@@ -19,6 +19,15 @@ class UpsertResult:
 
 
 @dataclass(frozen=True, slots=True)
+class LearnedRate:
+    """The requests/second API Gateway granted one API of a source, as the run `run_id` left it."""
+
+    api: str
+    rate: float
+    run_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class StatusCount:
     """Number of jobs in one status."""
 

@@ -133,6 +133,19 @@ UPDATE crawl_runs SET finished_at = now(), status = $2, repos_ok = $3, repos_fai
 WHERE id = $1
 """
 
+# What a run met of API Gateway's throttling: 429s received, the rate reached and the rate learned.
+RECORD_RUN_PACING = "UPDATE crawl_runs SET throttled = $2, rate_reached = $3, rate_learned = $4 WHERE id = $1"
+
+# The rates remembered for one source (its lock key), per API, with the run that learned each.
+LEARNED_RATES = "SELECT api, rate, run_id FROM crawl_rates WHERE source = $1 ORDER BY api"
+
+# Remember the rates a run ended at for one source, one row per API (arrays in), replacing older ones.
+REMEMBER_RATES = """
+INSERT INTO crawl_rates AS c (source, api, rate, run_id)
+SELECT $1, u.api, u.rate, $2 FROM unnest($3::text[], $4::double precision[]) AS u(api, rate)
+ON CONFLICT (source, api) DO UPDATE SET rate = EXCLUDED.rate, run_id = EXCLUDED.run_id
+"""
+
 # Keep one invalid record aside with its raw text and the reason, once per repository: a record met again
 # (in this run or a later one) only has its reason and last_seen_at refreshed.
 INSERT_REJECT = """

@@ -10,7 +10,10 @@ SUMMARY = re.compile(
     r"\((?P<failed>\d+) failed, (?P<gone>\d+) gone, (?P<flagged>\d+) flagged\), "
     r"(?P<pages>\d+) pages, (?P<requests>\d+) requests, (?P<jobs>\d+) jobs, "
     r"(?P<inserted>\d+) inserted, (?P<updated>\d+) updated, (?P<rejected>\d+) rejected, "
-    r"(?P<unknown>\d+) unknown status, (?P<id_conflicts>\d+) id conflicts, (?P<seconds>\d+\.\d) s$"
+    r"(?P<unknown>\d+) unknown status, (?P<id_conflicts>\d+) id conflicts, "
+    r"(?P<throttled>\d+) throttled \(429\), "
+    r"(?P<reached>\d+\.\d) req/s reached, (?:no rate|(?P<learned>\d+\.\d) req/s) learned, "
+    r"(?P<seconds>\d+\.\d) s$"
 )
 
 
@@ -29,6 +32,9 @@ class Summary:
     updated: int
     rejected: int
     id_conflicts: int
+    throttled: int
+    rate_reached: float
+    rate_learned: float | None
     seconds: float
 
 
@@ -49,6 +55,9 @@ def parse_summary(line: str) -> Summary:
         updated=int(g["updated"]),
         rejected=int(g["rejected"]),
         id_conflicts=int(g["id_conflicts"]),
+        throttled=int(g["throttled"]),
+        rate_reached=float(g["reached"]),
+        rate_learned=None if g["learned"] is None else float(g["learned"]),
         seconds=float(g["seconds"]),
     )
 

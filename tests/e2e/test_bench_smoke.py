@@ -57,3 +57,23 @@ async def _bench_databases(dsn: str, prefix: str) -> set[str]:
     finally:
         await conn.close()
     return {r["datname"] for r in rows}
+
+
+@pytest.mark.slow
+async def test_bench_pacing_prints_a_sane_table(pg_server_dsn: str) -> None:
+    prefix = f"swr_etl_bench_{secrets.token_hex(4)}_"
+    args = ["--rates", "50", "--workload", "tiny", "--page-size", "2", "--latency-ms", "1", "--share", "0.5"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.pacing", *args, "--database-url", pg_server_dsn,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SWR_ETL_BENCH_DB_PREFIX": prefix},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    rows = [line.split() for line in out.decode().splitlines()[1:4]]
+    assert [row[:2] for row in rows] == [["50", "crawl"], ["50", "crawl"], ["50", "share"]]
+    assert all(row[-1] == "exact" for row in rows)
+    requests, throttled = int(rows[0][3].replace(",", "")), int(rows[0][4])
+    assert requests > 50 and 0 < throttled < requests  # more than the bucket's burst: it met the limit
+    assert rows[2][4] == "0" and float(rows[2][-3]) < 30.0  # about half the rate learned, not one 429
+    assert await _bench_databases(pg_server_dsn, prefix) == set()

@@ -1,4 +1,8 @@
 column alembic_version.version_num character varying not null
+column crawl_rates.api text not null
+column crawl_rates.rate double precision not null
+column crawl_rates.run_id bigint
+column crawl_rates.source text not null
 column crawl_repo_issues.attempts integer not null default 0
 column crawl_repo_issues.detail jsonb
 column crawl_repo_issues.error_code text
@@ -45,6 +49,8 @@ column crawl_runs.id_conflicts bigint not null default 0
 column crawl_runs.inserted bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
 column crawl_runs.pages bigint not null default 0
+column crawl_runs.rate_learned double precision
+column crawl_runs.rate_reached double precision
 column crawl_runs.rejected bigint not null default 0
 column crawl_runs.repos_failed bigint not null default 0
 column crawl_runs.repos_flagged bigint not null default 0
@@ -55,6 +61,7 @@ column crawl_runs.settings jsonb
 column crawl_runs.sources _text not null default '{}'::text[]
 column crawl_runs.started_at timestamp with time zone not null default now()
 column crawl_runs.status text not null default 'running'::text
+column crawl_runs.throttled integer not null default 0
 column crawl_runs.unchanged bigint not null default 0
 column crawl_runs.unknown_status bigint not null default 0
 column crawl_runs.updated bigint not null default 0
@@ -138,6 +145,7 @@ column sync_jobs_stuck.status text collate C
 column sync_jobs_stuck.stuck_for interval
 column sync_jobs_stuck.tag text
 column sync_jobs_stuck.updated_at timestamp with time zone
+comment crawl_rates Requests/second API Gateway granted per source (lock key) and API, as the last run paced at it: the next run starts there
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
 comment crawl_runs.heartbeat_at When the run last wrote its counters; a stale one while running means the process died
@@ -152,6 +160,9 @@ comment sync_jobs.first_seen_at When the row was first inserted
 comment sync_jobs.last_run_id crawl_runs.id of the run that last inserted or changed this row (unchanged re-observations do not touch it)
 comment sync_jobs.last_seen_at When a run last inserted or changed this row. Unchanged re-observations do not rewrite the row, so this is NOT the last time the job was seen by a crawl
 constraint alembic_version alembic_version_pkc PRIMARY KEY (version_num)
+constraint crawl_rates crawl_rates_pkey PRIMARY KEY (source, api)
+constraint crawl_rates crawl_rates_rate_check CHECK ((rate > (0)::double precision))
+constraint crawl_rates crawl_rates_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE SET NULL
 constraint crawl_repo_issues crawl_repo_issues_kind_check CHECK ((kind = ANY (ARRAY['failed'::text, 'gone'::text, 'flagged'::text, 'skipped'::text])))
 constraint crawl_repo_issues crawl_repo_issues_pkey PRIMARY KEY (id)
 constraint crawl_repo_issues crawl_repo_issues_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
@@ -179,6 +190,8 @@ function CREATE OR REPLACE FUNCTION public.sync_job_daily_truncated() RETURNS tr
 function CREATE OR REPLACE FUNCTION public.sync_job_daily_updated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((new_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM new_rows GROUP BY 1, 2, 3, 4 UNION ALL SELECT ((old_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, -count(*) AS jobs FROM old_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
 grant alembic_version to swr_etl_reader: SELECT
 grant alembic_version to swr_etl_writer: SELECT
+grant crawl_rates to swr_etl_reader: SELECT
+grant crawl_rates to swr_etl_writer: INSERT, SELECT, UPDATE
 grant crawl_repo_issues to swr_etl_reader: SELECT
 grant crawl_repo_issues to swr_etl_writer: INSERT, SELECT, UPDATE
 grant crawl_repo_issues_id_seq to swr_etl_writer: USAGE
@@ -219,6 +232,7 @@ index CREATE INDEX sync_jobs_created_at_idx ON public.sync_jobs USING btree (cre
 index CREATE INDEX sync_jobs_failed_region_created_idx ON public.sync_jobs USING btree (remote_region_id, created_at) WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))
 index CREATE INDEX sync_jobs_repo_created_idx ON public.sync_jobs USING btree (namespace, repo_name, created_at)
 index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING btree (version_num)
+index CREATE UNIQUE INDEX crawl_rates_pkey ON public.crawl_rates USING btree (source, api)
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
 index CREATE UNIQUE INDEX crawl_repositories_pkey ON public.crawl_repositories USING btree (region, namespace, repo_name)
 index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)

@@ -28,18 +28,25 @@ THROTTLED = orjson.dumps({"error_code": "APIGW.0308", "error_msg": "throttled", 
 
 
 class Gateway:
-    """Answers 429 APIGW.0308 (no Retry-After) to any request whose query holds `doomed`, 200 otherwise."""
+    """Answers 429 APIGW.0308 to any request whose query holds `doomed`, 200 otherwise.
+
+    With `Retry-After: 0`: the budget is what is tested here; a 429 without Retry-After would also teach
+    the API's pace a rate (tests/unit/test_pacing.py), and at one grant per refusal that pace is real time.
+    """
 
     def __init__(self) -> None:
         self.doomed_requests = 0
         self.unauthorized_first = False  # answer the first doomed request 401 instead
+        self.retry_after: dict[str, str] = {"Retry-After": "0"}
 
     async def namespaces(self, request: web.Request) -> web.Response:
         if "doomed" in request.query_string:
             self.doomed_requests += 1
             if self.unauthorized_first and self.doomed_requests == 1:
                 return web.Response(status=401, body=b"{}", content_type="application/json")
-            return web.Response(status=429, body=THROTTLED, content_type="application/json")
+            return web.Response(
+                status=429, body=THROTTLED, content_type="application/json", headers=self.retry_after
+            )
         return web.json_response({"namespaces": [{"name": "acme"}]})
 
     async def repos(self, request: web.Request) -> web.Response:
@@ -137,3 +144,22 @@ async def test_a_request_resent_after_a_credential_refresh_is_sent_but_not_count
             await client.call("ListNamespaces", sansio.NAMESPACES_PATH, "doomed=1", sansio.decode_namespaces)
     assert state.doomed_requests == ATTEMPTS + 1 == caught.value.attempts
     assert caught.value.counted == ATTEMPTS
+
+
+@pytest.mark.parametrize(("retry_after", "paced"), [({"Retry-After": "0"}, False), ({}, True)])
+async def test_only_a_429_without_retry_after_teaches_the_api_a_pace(
+    gateway: tuple[Gateway, str], retry_after: dict[str, str], paced: bool
+) -> None:
+    state, url = gateway
+    state.retry_after = retry_after
+    limiter = AdaptiveLimiter(4)
+    once = HttpSettings(retry_attempts=1)
+    async with aiohttp.ClientSession() as session:
+        client = SwrClient(session, url, TokenAuth("t"), limiter, once)
+        for _ in range(20):
+            await same_api_succeeds(client)
+        with pytest.raises(RetriesExhausted):
+            await client.call("ListNamespaces", sansio.NAMESPACES_PATH, "doomed=1", sansio.decode_namespaces)
+    # Retry-After says when, not how fast: it is honoured as it is; without it, the gateway's bucket ran dry.
+    assert (limiter.gate("ListNamespaces").interval() > 0) is paced
+    assert limiter.gate("ListReposDetails").interval() == 0.0

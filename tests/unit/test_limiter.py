@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,69 @@ async def test_a_pause_extended_by_a_later_429_holds_back_requests_already_pausi
     await asyncio.sleep(0.01)  # the request is sleeping out the first pause
     limiter.on_throttle(0.1)  # a second 429 with a longer Retry-After
     assert await pending >= 0.105
+
+
+async def sent_times(limiter: AdaptiveLimiter, api: str, n: int) -> list[tuple[float, bool]]:
+    """Take `n` slots of `api` at once; (send time, held back by the pace) of each."""
+
+    async def one() -> tuple[float, bool]:
+        async with limiter.slot(api) as ticket:
+            limiter.on_sent(ticket)
+            return ticket.sent_at, ticket.paced
+
+    return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+async def test_a_learned_rate_paces_its_api_and_no_other() -> None:
+    limiter = AdaptiveLimiter(8, learned={"ShowSyncJob": 400.0})
+    jobs = await sent_times(limiter, "ShowSyncJob", 5)
+    repos = await sent_times(limiter, "ListReposDetails", 5)
+    # First come first served, the k-th never before its turn (a late timer may send two close together:
+    # the gateway's bucket made the token the late one did not take).
+    assert all(sent - jobs[0][0] >= k / 400 - 0.0005 for k, (sent, _) in enumerate(jobs))
+    assert [paced for _, paced in jobs] == [False, True, True, True, True]
+    assert not any(paced for _, paced in repos)  # the gateway throttles per API: another bucket
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "interval"),
+    [
+        ({"learned": {"A": 400.0}}, 1 / 400),
+        ({"learned": {"A": 400.0}, "share": 0.5}, 1 / 200),  # a share of the rate learned
+        ({"rate": 100.0, "share": 0.5}, 1 / 50),  # ... or of the rate told
+        ({"rate": 100.0, "learned": {"A": 400.0}}, 1 / 100),  # the rate told is a hard cap
+        ({"rate": 100.0}, 0.0),  # at a share of 1 the global cap paces (test_rate_limit_spaces_requests)
+        ({}, 0.0),  # nothing learned or told: unpaced
+    ],
+)
+def test_the_pace_is_a_share_of_the_rate_learned_or_told(kwargs: dict[str, Any], interval: float) -> None:
+    assert AdaptiveLimiter(8, **kwargs).gate("A").interval() == pytest.approx(interval)
+
+
+async def test_a_429_without_retry_after_paces_the_api_without_pausing_or_halving() -> None:
+    limiter = AdaptiveLimiter(8)
+    for _ in range(50):
+        async with limiter.slot("A") as ticket:
+            limiter.on_sent(ticket)
+        limiter.on_success(ticket)
+    async with limiter.slot("A") as refused:
+        limiter.on_sent(refused)
+    assert limiter.on_refused(refused)
+    assert limiter.gate("A").interval() > 0 and limiter.gate("B").interval() == 0.0
+    assert limiter.limit == 8
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with limiter.slot("B"):
+        assert loop.time() - started < 0.05  # no pause of the crawl
+
+
+async def test_a_cancelled_request_waiting_for_its_turn_holds_no_one_up() -> None:
+    limiter = AdaptiveLimiter(8, learned={"A": 50.0})
+    await sent_times(limiter, "A", 1)
+    doomed = asyncio.create_task(sent_times(limiter, "A", 1))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    ((_, paced),) = await sent_times(limiter, "A", 1)
+    assert paced and limiter.in_flight == 0

@@ -83,10 +83,12 @@ def test_environment_variables_operators_set() -> None:
         "SWR_ETL_NAMESPACES": "a, b",
         "SWR_ETL_REPOSITORIES": "a/x,b/team/app",
         "SWR_ETL_REJECTS_RETENTION_DAYS": "7.5",
+        "SWR_ETL_MAX_QUOTA_SHARE": "0.5",
     }
     settings = load_settings(env=env)
     source = settings.sources[0]
     assert settings.database.rejects_retention_days == 7.5
+    assert settings.http.max_quota_share == 0.5
     assert settings.database.url == Secret("postgresql://fallback/db")
     assert (source.region, settings.http.concurrency, settings.http.page_size) == ("my-region", 5, 20)
     assert source.namespaces == ("a", "b")
@@ -241,6 +243,11 @@ def test_several_sources_in_one_file(tmp_path: Path) -> None:
             {**BASE_ENV, "SWR_ETL_REJECTS_RETENTION_DAYS": "-1"},
             "database.rejects_retention_days (SWR_ETL_REJECTS_RETENTION_DAYS) must be >= 0",
         ),
+        (
+            {**BASE_ENV, "SWR_ETL_MAX_QUOTA_SHARE": "0"},
+            "http.max_quota_share (SWR_ETL_MAX_QUOTA_SHARE) must be above 0 and at most 1",
+        ),
+        ({**BASE_ENV, "SWR_ETL_MAX_QUOTA_SHARE": "1.5"}, "must be above 0 and at most 1"),
         ({**BASE_ENV, "SWR_ETL_ENDPOINT": "ftp://x"}, "must be an http(s) URL"),
         ({**BASE_ENV, "SWR_ETL_REPOSITORIES": "noslash"}, "expected namespace/repository"),
         ({**BASE_ENV, "SWR_ETL_AK": "AK", "SWR_ETL_SK": "SK"}, "exactly one credential mode"),
