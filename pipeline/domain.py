@@ -109,4 +109,19 @@ class RunStats:
     rejected: int = 0
     unknown_status: int = 0
     skipped_repos: int = 0
+    repos_planned: int = 0  # repositories scheduled (discovered) for this run
+    repos_full: int = 0  # repositories read in full (new, forced, due, or re-read after an incremental check)
+    repos_incremental: int = 0  # repositories whose incremental crawl held (newest pages only)
+    repos_reread: int = 0  # incremental crawls whose check failed: the repository was re-read in full
+    requests_saved: int = 0  # full crawls' requests the incremental ones did not send (estimate)
+    jobs_gone: int = 0  # stored jobs a full crawl no longer found upstream (marked, kept)
     flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def repos_done(self) -> int:
+        return self.repos_ok + self.repos_failed + self.repos_gone + self.repos_flagged
+
+    @property
+    def repos_left(self) -> int:
+        """Scheduled repositories this run did not get to (a deadline or a stop): the next run's first."""
+        return max(0, self.repos_planned - self.repos_done)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from pipeline.domain import Repository, SyncJob
 
@@ -157,11 +157,11 @@ class SeenState:
 class StateTracker:
     """Accumulates what one repository's crawl handed over (ids, high-water mark, open jobs)."""
 
-    def __init__(self, *, now: datetime, horizon: timedelta, previous: RepoState | None = None) -> None:
+    def __init__(self, *, now: datetime, horizon: timedelta) -> None:
         self._edge = now - horizon
         self.ids: set[int] = set()
         self.rejects = 0
-        self._high_water = previous.high_water if previous is not None else None
+        self._high_water: Key | None = None
         self._open: dict[int, datetime] = {}  # open job id -> createdAt (a later page may close it)
 
     def add(self, jobs: Iterable[SyncJob], rejects: int = 0) -> None:
@@ -177,13 +177,43 @@ class StateTracker:
             else:
                 self._open.pop(job.id, None)
 
-    def result(self) -> SeenState:
-        """The state to store for the repository."""
-        oldest = min(self._open.values(), default=None)
-        return SeenState(self._high_water, len(self._open), oldest)
+    def result(self, previous: Key | None = None) -> SeenState:
+        """The state to store; ``previous``: a high-water mark an incremental crawl keeps at least."""
+        high_water = self._high_water
+        if previous is not None and (high_water is None or previous > high_water):
+            high_water = previous
+        return SeenState(high_water, len(self._open), min(self._open.values(), default=None))
 
 
-def stalest_first(repos: Iterable[Repository], states: dict[Repository, RepoState]) -> list[Repository]:
+@dataclass(frozen=True)
+class CrawlPlan:
+    """One run's view of a source's repositories: their states, the run's clock and the mode settings."""
+
+    states: Mapping[Repository, RepoState] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    force_full: bool = False
+    full_every: timedelta | None = None
+    horizon: timedelta = timedelta(hours=24)
+
+    def mode_of(self, repo: Repository) -> tuple[Mode, str]:
+        """The repository's mode and why (see choose_mode)."""
+        state = self.states.get(repo)
+        return choose_mode(state, now=self.now, force_full=self.force_full, full_every=self.full_every)
+
+    def scan(self, state: RepoState) -> NewestFirstScan:
+        """A newest-first scan of a repository in this state."""
+        return NewestFirstScan(state, open_bound(state, now=self.now, horizon=self.horizon))
+
+    def tracker(self) -> StateTracker:
+        """A fresh tracker of what one repository's crawl hands over."""
+        return StateTracker(now=self.now, horizon=self.horizon)
+
+    def schedule(self, repos: Iterable[Repository]) -> list[Repository]:
+        """The repositories in the order this run crawls them (stalest first)."""
+        return stalest_first(repos, self.states)
+
+
+def stalest_first(repos: Iterable[Repository], states: Mapping[Repository, RepoState]) -> list[Repository]:
     """Never crawled successfully first (in the given order), then the oldest successful crawl first: runs
     cut short by a deadline resume where the last one stopped, and together cover every repository."""
 

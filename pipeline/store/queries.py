@@ -56,6 +56,20 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT 
 FROM merged
 """
 
+# Before the merge: one status-history row per staged job whose status differs from the stored one, on
+# the same condition as the merge (an older observation changes nothing). FOR UPDATE locks those rows in
+# id order and re-reads them once a concurrent batch holding them commits: one change is never recorded
+# twice.
+CAPTURE_STATUS_CHANGES = f"""
+INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, run_id)
+SELECT $1, c.id, c.old_status, c.new_status, c.updated_at, $2 FROM (
+    SELECT j.id, j.status AS old_status, i.status AS new_status, i.updated_at
+    FROM pg_temp.{INCOMING_TABLE} i JOIN sync_jobs j ON j.region = $1 AND j.id = i.id
+    WHERE i.status IS DISTINCT FROM j.status AND i.updated_at >= j.updated_at
+    ORDER BY j.id FOR UPDATE OF j
+) c
+"""
+
 # Every stored job (optionally of one region), for tests and small exports.
 FETCH_JOBS = f"""
 SELECT {", ".join(JOB_COLUMNS)} FROM sync_jobs WHERE $1::text IS NULL OR region = $1 ORDER BY region, id
@@ -89,7 +103,8 @@ START_RUN = "INSERT INTO crawl_runs (sources, settings) VALUES ($1, $2::jsonb) R
 FINISH_RUN = """
 UPDATE crawl_runs SET finished_at = now(), status = $2, repos_ok = $3, repos_failed = $4, repos_gone = $5,
     repos_flagged = $6, pages = $7, requests = $8, jobs_seen = $9, inserted = $10, updated = $11,
-    unchanged = $12, rejected = $13, unknown_status = $14, error = $15
+    unchanged = $12, rejected = $13, unknown_status = $14, error = $15, repos_full = $16,
+    repos_incremental = $17, repos_reread = $18, repos_left = $19, requests_saved = $20, jobs_gone = $21
 WHERE id = $1
 """
 
@@ -107,18 +122,66 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
 """
 
 # Remember how many repositories' crawls went, one statement for a whole batch (arrays in, one row per
-# repository, overwritten every run); the caller passes each repository once.
+# repository, overwritten every run); the caller passes each repository once. The incremental state (high-
+# water mark, open jobs) moves only with a crawl that read the repository (ok or flagged); a failure keeps
+# the previous one. Only an ok crawl counts as successful, only an ok full one as full.
 UPSERT_REPO_STATES = """
 INSERT INTO crawl_repositories AS r
     (region, namespace, repo_name, last_run_id, last_crawled_at, last_total, jobs_seen, max_job_id,
-     last_status)
-SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status
-FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[])
-    AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status)
+     last_status, high_water_id, high_water_created_at, open_jobs, oldest_open_created_at, last_full_at,
+     last_success_at)
+SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status,
+    u.high_water_id, u.high_water_created_at, coalesce(u.open_jobs, 0), u.oldest_open_created_at,
+    CASE WHEN u.last_status = 'ok' AND u.is_full THEN now() END,
+    CASE WHEN u.last_status = 'ok' THEN now() END
+FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::bigint[], $8::text[],
+            $9::bigint[], $10::timestamptz[], $11::integer[], $12::timestamptz[], $13::boolean[])
+    AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status, high_water_id,
+         high_water_created_at, open_jobs, oldest_open_created_at, is_full)
 ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
     last_run_id = EXCLUDED.last_run_id, last_crawled_at = EXCLUDED.last_crawled_at,
     last_total = EXCLUDED.last_total, jobs_seen = EXCLUDED.jobs_seen,
-    max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status
+    max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status,
+    high_water_id = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN COALESCE(EXCLUDED.high_water_id, r.high_water_id) ELSE r.high_water_id END,
+    high_water_created_at = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN COALESCE(EXCLUDED.high_water_created_at, r.high_water_created_at)
+        ELSE r.high_water_created_at END,
+    open_jobs = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN EXCLUDED.open_jobs ELSE r.open_jobs END,
+    oldest_open_created_at = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN EXCLUDED.oldest_open_created_at ELSE r.oldest_open_created_at END,
+    last_full_at = COALESCE(EXCLUDED.last_full_at, r.last_full_at),
+    last_success_at = COALESCE(EXCLUDED.last_success_at, r.last_success_at)
+"""
+
+# The incremental state of every repository of a region, as the next run plans from it.
+FETCH_REPO_STATES = """
+SELECT namespace, repo_name, last_total, high_water_id, high_water_created_at, open_jobs,
+       oldest_open_created_at, last_full_at, last_success_at
+FROM crawl_repositories WHERE region = $1
+"""
+
+# After full crawls of some repositories of a region ($2, $3: the repositories; $4..$6: every job id they
+# listed, with its repository): mark the stored jobs they no longer list as gone upstream, and clear the
+# mark of those listed again. Returns how many were marked.
+MARK_GONE_UPSTREAM = """
+WITH crawled AS (
+    SELECT * FROM unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
+), listed AS (
+    SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[]) AS l(namespace, repo_name, id)
+), marked AS (
+    UPDATE sync_jobs j SET gone_upstream_at = now() FROM crawled c
+    WHERE j.region = $1 AND j.namespace = c.namespace AND j.repo_name = c.repo_name
+      AND j.gone_upstream_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.id = j.id)
+    RETURNING 1
+), back AS (
+    UPDATE sync_jobs j SET gone_upstream_at = NULL FROM listed l
+    WHERE j.region = $1 AND j.id = l.id AND j.gone_upstream_at IS NOT NULL
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM back) AS back
 """
 
 # Report: number of jobs per status, most frequent first.
@@ -144,19 +207,21 @@ ORDER BY failed DESC, total DESC, region, namespace, repo_name LIMIT $1
 
 # Report: how many waiting/running jobs have not moved for longer than $1.
 REPORT_STUCK_COUNT = """
-SELECT count(*) FROM sync_jobs WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
+SELECT count(*) FROM sync_jobs
+WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval AND gone_upstream_at IS NULL
 """
 
 # Report: the oldest of those stuck jobs.
 REPORT_STUCK_OLDEST = f"""
 SELECT region, {", ".join(JOB_COLUMNS)} FROM sync_jobs
-WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval
+WHERE status IN ('waiting', 'running') AND updated_at < now() - $1::interval AND gone_upstream_at IS NULL
 ORDER BY updated_at, region, id LIMIT $2
 """
 
 # Report: the most recent run.
 REPORT_LATEST_RUN = """
 SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged,
-       pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error
+       pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error,
+       repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone
 FROM crawl_runs ORDER BY id DESC LIMIT 1
 """
