@@ -84,9 +84,10 @@ def _repo_json(repo: Repo, region: str, total: int) -> dict[str, Any]:
 class SyncJobPages:
     """ShowSyncJob over the dataset, with the --max-page-size cap and the lying-repository modes."""
 
-    def __init__(self, data: Dataset, max_page_size: int | None) -> None:
+    def __init__(self, data: Dataset, max_page_size: int | None, *, ignore_order: bool = False) -> None:
         self.data = data
         self.max_page_size = max_page_size
+        self.ignore_order = ignore_order  # --ignore-order: whether order::desc is honoured is undocumented
         self.namespace_names = {ns.name for ns in data.namespaces}
         self._lie_counts: dict[tuple[str, str], int] = {}
 
@@ -109,7 +110,7 @@ class SyncJobPages:
         total = len(raws)
         mode = self.data.lying.get((repo.namespace, repo.name)) if self.data.lying else None
         start = 0 if mode == "repeating_pages" else q.offset
-        if q.order == "asc":
+        if q.order == "asc" or self.ignore_order:
             items = raws[start : start + limit]
         else:
             end = total - start

@@ -51,6 +51,7 @@ class SimulatorConfig:
     bad_records: float = 0.0
     unknown_status: float = 0.0
     lying_repos: int = 0
+    ignore_order: bool = False
 
     def __post_init__(self) -> None:
         for name in ("namespaces", "repos_per_namespace", "broken_repos", "lying_repos"):
@@ -137,6 +138,7 @@ _HELP: dict[str, str] = {
     "bad_records": "fraction of jobs served corrupted (missing/non-integer id, bad timestamp, wrong types)",
     "unknown_status": "fraction of jobs with a status outside the documented list",
     "lying_repos": "repositories whose Content-Range lies (modes assigned round-robin)",
+    "ignore_order": "serve sync_job pages in the default (ascending) order whatever order:: says",
 }
 
 

@@ -6,6 +6,7 @@ import hashlib
 import time
 from typing import Any
 
+from pipeline.simulator import mutations
 from pipeline.simulator.api import SyncJobPages
 from pipeline.simulator.auth import TokenStore
 from pipeline.simulator.config import SimulatorConfig, anchor_us
@@ -34,7 +35,7 @@ class SimulatorState:
         self.faults = FaultPlan(config)
         self.throttle = Throttle(config.rate_limit)
         self.tokens = TokenStore(config.seed)
-        self.sync_jobs = SyncJobPages(self.data, config.max_page_size)
+        self.sync_jobs = SyncJobPages(self.data, config.max_page_size, ignore_order=config.ignore_order)
         self.live = LiveClock(config, self.data, self.stats)
         self.retry_deadlines: dict[str, float] = {}  # request key -> monotonic time its Retry-After ends
         self._request_prefix = hashlib.md5(str(config.seed).encode(), usedforsecurity=False).hexdigest()[:16]
@@ -69,6 +70,14 @@ class SimulatorState:
     def lying_repositories(self) -> dict[tuple[str, str], str]:
         """Repositories whose Content-Range lies, with the mode of the lie."""
         return dict(self.data.lying)
+
+    def change_old_statuses(self, count: int) -> list[tuple[int, str, str]]:
+        """Flip the status of the oldest job of ``count`` repositories now (see mutations.py)."""
+        return mutations.change_old_statuses(self.data, count, time.time_ns() // 1000)
+
+    def delete_oldest(self, per_repo: int) -> list[int]:
+        """Delete the ``per_repo`` oldest jobs of every repository (see mutations.py)."""
+        return mutations.delete_oldest(self.data, per_repo)
 
     def reset_stats(self) -> None:
         """Zero counters, forget fault occurrences and Retry-After deadlines, refill the throttle."""
