@@ -61,8 +61,8 @@ def choose_mode(
         return Mode.FULL, "forced"
     if full_every is not None and (state.last_full_at is None or now - state.last_full_at >= full_every):
         return Mode.FULL, "due"
-    if state.high_water is None or state.last_total is None:
-        return Mode.FULL, "no_high_water"  # an empty repository, or a state from before incremental crawls
+    if state.last_total is None or (state.high_water is None and state.last_total > 0):
+        return Mode.FULL, "no_high_water"  # a state from before incremental crawls
     return Mode.INCREMENTAL, "incremental"
 
 

@@ -10,7 +10,9 @@ SUMMARY = re.compile(
     r"\((?P<failed>\d+) failed, (?P<gone>\d+) gone, (?P<flagged>\d+) flagged\), "
     r"(?P<pages>\d+) pages, (?P<requests>\d+) requests, (?P<jobs>\d+) jobs, "
     r"(?P<inserted>\d+) inserted, (?P<updated>\d+) updated, (?P<rejected>\d+) rejected, "
-    r"(?P<unknown>\d+) unknown status, (?P<seconds>\d+\.\d) s$"
+    r"(?P<unknown>\d+) unknown status, (?P<seconds>\d+\.\d) s; "
+    r"(?P<incremental>\d+) incremental \((?P<reread>\d+) re-read in full\), (?P<full>\d+) full, "
+    r"(?P<saved>-?\d+) requests saved, (?P<left>\d+) left for later, (?P<jobs_gone>\d+) jobs gone upstream$"
 )
 
 
@@ -28,6 +30,13 @@ class Summary:
     inserted: int
     updated: int
     seconds: float
+    requests: int = 0
+    incremental: int = 0  # repositories crawled incrementally
+    reread: int = 0  # incremental crawls re-read in full
+    full: int = 0  # repositories read in full by choice (new, forced, due)
+    saved: int = 0  # requests saved by incremental crawls
+    left: int = 0  # repositories left for the next run
+    jobs_gone: int = 0  # jobs marked gone upstream
 
 
 def parse_summary(line: str) -> Summary:
@@ -46,6 +55,13 @@ def parse_summary(line: str) -> Summary:
         inserted=int(g["inserted"]),
         updated=int(g["updated"]),
         seconds=float(g["seconds"]),
+        requests=int(g["requests"]),
+        incremental=int(g["incremental"]),
+        reread=int(g["reread"]),
+        full=int(g["full"]),
+        saved=int(g["saved"]),
+        left=int(g["left"]),
+        jobs_gone=int(g["jobs_gone"]),
     )
 
 

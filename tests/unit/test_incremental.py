@@ -49,7 +49,8 @@ KNOWN = {"last_total": 5, "high_water_id": 9, "high_water_created_at": NOW}
         (state(**KNOWN), False, DAY, (Mode.INCREMENTAL, "incremental")),
         (state(**KNOWN), False, H, (Mode.FULL, "due")),  # the last full crawl is an hour old
         (state(**KNOWN, last_full_at=None), False, DAY, (Mode.FULL, "due")),
-        (state(last_total=0), False, None, (Mode.FULL, "no_high_water")),  # an empty repository
+        (state(last_total=0), False, None, (Mode.INCREMENTAL, "incremental")),  # empty: every job is new
+        (state(last_total=3), False, None, (Mode.FULL, "no_high_water")),  # a state from before 0007
         (state(high_water_id=9, high_water_created_at=NOW), False, None, (Mode.FULL, "no_high_water")),
     ],
 )
@@ -163,6 +164,13 @@ def test_what_sends_a_repository_to_a_full_reread(
         offset = scan.next_offset
     assert verdict is Verdict.INCONSISTENT
     assert scan.reason == reason
+
+
+def test_an_empty_repository_stays_cheap_and_sees_its_first_jobs() -> None:
+    assert NewestFirstScan(state(last_total=0), None).on_page(0, [], 0, 0) is Verdict.DONE
+    scan = NewestFirstScan(state(last_total=0), None)
+    assert scan_pages(scan, newest_first(12), limit=10) == [Verdict.MORE, Verdict.DONE]
+    assert len(scan.new_ids) == 12
 
 
 def test_a_single_job_cannot_reveal_the_order() -> None:
