@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pipeline.simulator import SimulatorConfig, SimulatorHandle, running_simulator
@@ -142,3 +144,44 @@ def _jobs_per_repo(sim: SimulatorHandle) -> dict[tuple[str, str], int]:
         key = (str(job["namespace"]), str(job["repoName"]))
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+# 200 repositories at 40 ms a request, 2 in flight: a full crawl takes several times the cap below.
+SLOW = SimulatorConfig(port=0, seed=11, namespaces=8, repos_per_namespace=25, heavy_repos=2, latency_ms=40)
+CAP_S = 3.0
+# What a capped run may take beyond its cap: interpreter start-up and the schema check (before the run
+# starts counting), then closing; generous, as the machine running the tests may be busy.
+MARGIN_S = 10.0
+
+
+async def test_capped_runs_end_on_time_and_together_cover_the_account(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Repositories in flight in proportion to the requests in flight (the defaults are 64 and 32): far
+    # more would queue every repository's next page behind all the others' and cut them all.
+    config = tmp_path / "swr-etl.toml"
+    config.write_text("[http]\nconcurrency = 2\nrepos_in_flight = 4\n")
+    async with running_simulator(SLOW) as sim:
+        repos = len(sim.repositories())
+        env = sim_env(sim, database_url, SWR_ETL_CONFIG=str(config), SWR_ETL_MAX_DURATION=str(CAP_S))
+        lefts, covered = [], []
+        while len(covered) < 8 and (not covered or covered[-1] < repos):
+            started = asyncio.get_running_loop().time()
+            result = await run_cli("crawl", env=env)
+            took = asyncio.get_running_loop().time() - started
+            assert result.code == 0, result.stderr[-3000:]
+            summary = summary_of(result.stdout)
+            assert summary.status == "ok"
+            assert summary.seconds <= CAP_S + 1.0, summary
+            assert took <= CAP_S + MARGIN_S, took
+            lefts.append(summary.left)
+            (count,) = await fetch(
+                database_url, "SELECT count(*) FROM crawl_repositories WHERE last_success_at IS NOT NULL"
+            )
+            covered.append(count[0])
+        assert lefts[0] > repos / 2, lefts  # the cap really cut the first run short
+        # Stalest first: each run began with the repositories never crawled, until none was left.
+        assert covered[-1] == repos and len(covered) >= 3, covered
+        await assert_table_equals_truth(database_url, REGION, sim.ground_truth())
+    runs = await fetch(database_url, "SELECT status, repos_left FROM crawl_runs ORDER BY id")
+    assert [(r["status"], r["repos_left"]) for r in runs] == [("ok", left) for left in lefts]
