@@ -3,7 +3,8 @@
 - crawl_repositories: the newest job seen (id, createdAt), the jobs still waiting/running inside the
   open-job horizon at the last crawl and the oldest of them, the last full and last successful crawl;
 - sync_jobs.gone_upstream_at: a full crawl no longer listed the job (it stays: history is the point);
-- sync_job_changes: one row per observed change of a job's status, written with the job's upsert;
+- sync_job_changes: one row per observed change of a job's status, written by a trigger on the upsert's
+  UPDATE (same statement, same transaction);
 - crawl_runs: how many repositories each mode crawled, the requests that saved, what was left for later.
 
 Revision ID: 0007
@@ -51,6 +52,26 @@ UPGRADE = [
     "CREATE INDEX sync_job_changes_job_idx ON sync_job_changes (region, job_id, observed_at)",
     "COMMENT ON TABLE sync_job_changes IS"
     " 'One row per observed change of a job''s status (a job first seen is not a change)'",
+    # The few jobs gone upstream, found at once when a full crawl lists one again.
+    "CREATE INDEX sync_jobs_gone_idx ON sync_jobs (region, id) WHERE gone_upstream_at IS NOT NULL",
+    # The status history is written by the upsert's own UPDATE: the old row is at hand (no second lookup
+    # of every staged job), only rows whose status changes pay, and the row lock that the update holds
+    # makes two batches carrying the same change record it once. A job first seen (an INSERT) is not a
+    # change; unchanged rows are never updated.
+    """
+    CREATE FUNCTION sync_jobs_record_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, run_id)
+        VALUES (NEW.region, NEW.id, OLD.status, NEW.status, NEW.updated_at, NEW.last_run_id);
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER sync_jobs_status_change AFTER UPDATE OF status ON sync_jobs
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION sync_jobs_record_status_change()
+    """,
 ]
 
 
@@ -62,6 +83,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop everything upgrade() added."""
+    op.execute("DROP TRIGGER sync_jobs_status_change ON sync_jobs")
+    op.execute("DROP FUNCTION sync_jobs_record_status_change()")
+    op.execute("DROP INDEX sync_jobs_gone_idx")
     op.execute("DROP TABLE sync_job_changes")
     op.execute("ALTER TABLE sync_jobs DROP COLUMN gone_upstream_at")
     for name in RUN_COLUMNS:

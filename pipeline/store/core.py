@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from operator import itemgetter
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 import orjson
@@ -16,49 +16,13 @@ from pipeline.domain import Reject, Repository, RunStats, SyncJob
 from pipeline.incremental import RepoState
 from pipeline.store import queries as q
 from pipeline.store.models import Report, UpsertResult
+from pipeline.store.repo_states import RepoResult, mark_gone_upstream, repo_state_of, state_columns
 from pipeline.store.report import build_report
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 
 # Runtime classes are not generic; the aliases exist for the type checker (asyncpg-stubs).
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
-
-
-class RepoResult(Protocol):
-    """How one repository's crawl ended (the writer's RepoOutcome), as record_repo_results reads it."""
-
-    @property
-    def region(self) -> str: ...
-    @property
-    def repo(self) -> Repository: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def total(self) -> int | None: ...
-    @property
-    def jobs_seen(self) -> int: ...
-    @property
-    def max_job_id(self) -> int | None: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def message(self) -> str | None: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def detail(self) -> dict[str, Any] | None: ...
-    @property
-    def full(self) -> bool: ...
-    @property
-    def high_water_id(self) -> int | None: ...
-    @property
-    def high_water_created_at(self) -> datetime | None: ...
-    @property
-    def open_jobs(self) -> int | None: ...
-    @property
-    def oldest_open_created_at(self) -> datetime | None: ...
-    @property
-    def listed_ids(self) -> Collection[int] | None: ...
 
 
 def lock_id(key: str) -> int:
@@ -263,8 +227,6 @@ class Store:
                     # __getitem__, about 8,000 more instructions per row (callgrind).
                     plain = [tuple(r) for r in records]
                     await conn.copy_records_to_table(q.INCOMING_TABLE, records=plain, columns=q.JOB_COLUMNS)
-                    # Status history, same transaction: a job first seen (the COPY above) is not a change.
-                    await conn.execute(q.CAPTURE_STATUS_CHANGES, region, run_id)
                     row = await conn.fetchrow(q.UPSERT_JOBS, region, run_id)
                     assert row is not None
                     inserted, updated = int(row["inserted"]), int(row["updated"])
@@ -312,31 +274,20 @@ class Store:
             for r in results
             if r.status != "ok"
         ]
-        columns = _state_columns(results)
+        columns = state_columns(results)
         with wrap_exceptions(self._dsn, "recording repository results"):
             async with self._pool.acquire() as conn, conn.transaction():
                 if issues:
                     await conn.executemany(q.INSERT_REPO_ISSUE, issues)
                 if columns:
                     await conn.execute(q.UPSERT_REPO_STATES, run_id, *columns)
-                return await _mark_gone_upstream(conn, results)
+                return await mark_gone_upstream(conn, results)
 
     async def load_repo_states(self, region: str) -> dict[Repository, RepoState]:
         """What earlier crawls left of every repository of a region, for planning the next crawl."""
         with wrap_exceptions(self._dsn, "reading repository states"):
             rows = await self._pool.fetch(q.FETCH_REPO_STATES, region)
-        return {
-            Repository(row["namespace"], row["repo_name"]): RepoState(
-                last_total=row["last_total"],
-                high_water_id=row["high_water_id"],
-                high_water_created_at=row["high_water_created_at"],
-                open_jobs=row["open_jobs"],
-                oldest_open_created_at=row["oldest_open_created_at"],
-                last_full_at=row["last_full_at"],
-                last_success_at=row["last_success_at"],
-            )
-            for row in rows
-        }
+        return dict(repo_state_of(row) for row in rows)
 
     # --- reporting --------------------------------------------------------------------------------
 
@@ -348,44 +299,3 @@ class Store:
                 conn.transaction(readonly=True, isolation="repeatable_read"),
             ):
                 return await build_report(conn, stuck_after=stuck_after, top=top)
-
-
-def _state_columns(results: Sequence[RepoResult]) -> list[list[Any]]:
-    """UPSERT_REPO_STATES' arrays: one row per repository (a single INSERT ... ON CONFLICT cannot touch a
-    row twice), merged as row-by-row statements would have left it: the last result wins, the highest
-    id known is kept."""
-    latest: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-    for r in results:
-        key = (r.region, r.repo.namespace, r.repo.name)
-        max_job_id = r.max_job_id
-        if max_job_id is None and key in latest:
-            max_job_id = latest[key][5]
-        latest[key] = (
-            *(*key, r.total, r.jobs_seen, max_job_id, r.status),
-            *(r.high_water_id, r.high_water_created_at, r.open_jobs, r.oldest_open_created_at, r.full),
-        )
-    return [list(column) for column in zip(*latest.values(), strict=True)]
-
-
-async def _mark_gone_upstream(conn: PoolConnection, results: Sequence[RepoResult]) -> int:
-    """Mark the stored jobs that clean full crawls no longer listed (per region: one statement each)."""
-    by_region: dict[str, list[RepoResult]] = {}
-    for r in results:
-        if r.listed_ids is not None and r.status == "ok":
-            by_region.setdefault(r.region, []).append(r)
-    marked = 0
-    for region, crawled in by_region.items():
-        listed = [(r.repo.namespace, r.repo.name, i) for r in crawled for i in r.listed_ids or ()]
-        namespaces, names, ids = (list(c) for c in zip(*listed, strict=True)) if listed else ([], [], [])
-        row = await conn.fetchrow(
-            q.MARK_GONE_UPSTREAM,
-            region,
-            [r.repo.namespace for r in crawled],
-            [r.repo.name for r in crawled],
-            namespaces,
-            names,
-            ids,
-        )
-        assert row is not None
-        marked += int(row["marked"])
-    return marked

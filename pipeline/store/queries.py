@@ -56,20 +56,6 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT 
 FROM merged
 """
 
-# Before the merge: one status-history row per staged job whose status differs from the stored one, on
-# the same condition as the merge (an older observation changes nothing). FOR UPDATE locks those rows in
-# id order and re-reads them once a concurrent batch holding them commits: one change is never recorded
-# twice.
-CAPTURE_STATUS_CHANGES = f"""
-INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, run_id)
-SELECT $1, c.id, c.old_status, c.new_status, c.updated_at, $2 FROM (
-    SELECT j.id, j.status AS old_status, i.status AS new_status, i.updated_at
-    FROM pg_temp.{INCOMING_TABLE} i JOIN sync_jobs j ON j.region = $1 AND j.id = i.id
-    WHERE i.status IS DISTINCT FROM j.status AND i.updated_at >= j.updated_at
-    ORDER BY j.id FOR UPDATE OF j
-) c
-"""
-
 # Every stored job (optionally of one region), for tests and small exports.
 FETCH_JOBS = f"""
 SELECT {", ".join(JOB_COLUMNS)} FROM sync_jobs WHERE $1::text IS NULL OR region = $1 ORDER BY region, id
@@ -164,21 +150,25 @@ FROM crawl_repositories WHERE region = $1
 
 # After full crawls of some repositories of a region ($2, $3: the repositories; $4..$6: every job id they
 # listed, with its repository): mark the stored jobs they no longer list as gone upstream, and clear the
-# mark of those listed again. Returns how many were marked.
+# mark of those listed again. EXCEPT (a hashed or sorted set operation) and id = ANY(ARRAY(...)) (index
+# lookups) keep the plan linear whatever the statistics say; an anti-join planned as a nested loop took
+# minutes on a table fresh from its first crawl. Returns how many were marked.
 MARK_GONE_UPSTREAM = """
-WITH crawled AS (
-    SELECT * FROM unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
-), listed AS (
+WITH listed AS (
     SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[]) AS l(namespace, repo_name, id)
+), unlisted AS (
+    SELECT j.id FROM sync_jobs j
+    JOIN unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
+        ON j.namespace = c.namespace AND j.repo_name = c.repo_name
+    WHERE j.region = $1 AND j.gone_upstream_at IS NULL
+    EXCEPT SELECT id FROM listed
 ), marked AS (
-    UPDATE sync_jobs j SET gone_upstream_at = now() FROM crawled c
-    WHERE j.region = $1 AND j.namespace = c.namespace AND j.repo_name = c.repo_name
-      AND j.gone_upstream_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM listed l WHERE l.id = j.id)
+    UPDATE sync_jobs SET gone_upstream_at = now()
+    WHERE region = $1 AND id = ANY(ARRAY(SELECT id FROM unlisted))
     RETURNING 1
 ), back AS (
-    UPDATE sync_jobs j SET gone_upstream_at = NULL FROM listed l
-    WHERE j.region = $1 AND j.id = l.id AND j.gone_upstream_at IS NOT NULL
+    UPDATE sync_jobs SET gone_upstream_at = NULL
+    WHERE region = $1 AND gone_upstream_at IS NOT NULL AND id = ANY($6::bigint[])
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM back) AS back

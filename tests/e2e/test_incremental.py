@@ -164,7 +164,8 @@ async def test_capped_runs_end_on_time_and_together_cover_the_account(
     async with running_simulator(SLOW) as sim:
         repos = len(sim.repositories())
         env = sim_env(sim, database_url, SWR_ETL_CONFIG=str(config), SWR_ETL_MAX_DURATION=str(CAP_S))
-        lefts, covered = [], []
+        lefts: list[int] = []
+        covered: list[int] = []
         while len(covered) < 8 and (not covered or covered[-1] < repos):
             started = asyncio.get_running_loop().time()
             result = await run_cli("crawl", env=env)

@@ -140,7 +140,7 @@ async def test_connection_lost_mid_batch_leaves_nothing_half_written(store: Stor
             await blocker.execute("SELECT pg_stat_clear_snapshot()")
             waiting_pid = await blocker.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sync_job%'"
+                " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO sync_jobs%'"
             )
             if waiting_pid is not None:
                 break

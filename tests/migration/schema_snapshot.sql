@@ -125,6 +125,7 @@ index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btr
 index CREATE INDEX sync_jobs_active_updated_idx ON public.sync_jobs USING btree (updated_at) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
 index CREATE INDEX sync_jobs_created_at_idx ON public.sync_jobs USING btree (created_at)
 index CREATE INDEX sync_jobs_failed_region_created_idx ON public.sync_jobs USING btree (remote_region_id, created_at) WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))
+index CREATE INDEX sync_jobs_gone_idx ON public.sync_jobs USING btree (region, id) WHERE (gone_upstream_at IS NOT NULL)
 index CREATE INDEX sync_jobs_repo_created_idx ON public.sync_jobs USING btree (namespace, repo_name, created_at)
 index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING btree (version_num)
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
