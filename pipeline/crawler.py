@@ -117,14 +117,25 @@ class SourceCrawler:
             await self._record_failure(Repository("*", "*"), exc, kind="failed")
             return
         log.info("namespaces_discovered", region=source.region, count=len(namespaces))
-        for namespace in dict.fromkeys(namespaces):
-            try:
-                async for repo in discovery.repositories_of(self._client, namespace):
-                    if self._stopping():
-                        return
-                    repos.append(repo)
-            except RepositoryError as exc:
-                await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+        # Every repository is known before the first starts (stalest first): the namespaces are listed
+        # concurrently, under the client's bound, and kept in their order.
+        tasks = [asyncio.create_task(self._repositories_of(ns)) for ns in dict.fromkeys(namespaces)]
+        try:
+            for found in await asyncio.gather(*tasks):
+                repos.extend(found)
+        finally:
+            await _cancel_all(tasks)
+
+    async def _repositories_of(self, namespace: str) -> list[Repository]:
+        found: list[Repository] = []
+        try:
+            async for repo in discovery.repositories_of(self._client, namespace):
+                if self._stopping():
+                    break
+                found.append(repo)
+        except RepositoryError as exc:
+            await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+        return found
 
     async def _worker(self, repos: asyncio.Queue[Repository | None]) -> None:
         while (repo := await repos.get()) is not None:

@@ -148,6 +148,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
     abandoned = await store.close_abandoned_runs(regions, summary)
+    plans = {s.region: await _plan(settings, store, s.region) for s in settings.sources}
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
@@ -156,7 +157,6 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    plans = {s.region: await _plan(settings, store, s.region) for s in settings.sources}
     budget = RunBudget(started, settings.max_duration)
     crawl = _crawl_sources(settings, queue, stats, stop, plans=plans, budget=budget)
     crawl_task = asyncio.create_task(crawl, name="crawl")
