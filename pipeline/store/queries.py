@@ -148,27 +148,31 @@ SELECT namespace, repo_name, last_total, high_water_id, high_water_created_at, o
 FROM crawl_repositories WHERE region = $1
 """
 
-# After full crawls of some repositories of a region ($2, $3: the repositories; $4..$6: every job id they
-# listed, with its repository): mark the stored jobs they no longer list as gone upstream, and clear the
-# mark of those listed again. EXCEPT (a hashed or sorted set operation) and id = ANY(ARRAY(...)) (index
-# lookups) keep the plan linear whatever the statistics say; an anti-join planned as a nested loop took
-# minutes on a table fresh from its first crawl. Returns how many were marked.
+# After full crawls of some repositories of a region ($2, $3: the repositories; $4: every job id they listed:
+# ids are unique in a region): mark the stored jobs they no longer list as gone upstream, and clear the
+# mark of those listed again. The plan must stay linear whatever the statistics say (those of a table
+# fresh from its first crawl are wrong): each repository's stored jobs are read through its index in a
+# LATERAL subquery that OFFSET 0 keeps from being flattened (flattened, the whole region was scanned per
+# batch and matched against every repository), EXCEPT is a hashed or sorted set operation (an anti-join
+# planned as a nested loop took minutes), and id = ANY(ARRAY(...)) is index lookups. Returns how many
+# were marked.
 MARK_GONE_UPSTREAM = """
-WITH listed AS (
-    SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[]) AS l(namespace, repo_name, id)
-), unlisted AS (
-    SELECT j.id FROM sync_jobs j
-    JOIN unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
-        ON j.namespace = c.namespace AND j.repo_name = c.repo_name
-    WHERE j.region = $1 AND j.gone_upstream_at IS NULL
-    EXCEPT SELECT id FROM listed
+WITH unlisted AS (
+    SELECT j.id FROM unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
+    CROSS JOIN LATERAL (
+        SELECT id FROM sync_jobs
+        WHERE namespace = c.namespace AND repo_name = c.repo_name AND region = $1
+          AND gone_upstream_at IS NULL
+        OFFSET 0
+    ) j
+    EXCEPT SELECT unnest($4::bigint[])
 ), marked AS (
     UPDATE sync_jobs SET gone_upstream_at = now()
     WHERE region = $1 AND id = ANY(ARRAY(SELECT id FROM unlisted))
     RETURNING 1
 ), back AS (
     UPDATE sync_jobs SET gone_upstream_at = NULL
-    WHERE region = $1 AND gone_upstream_at IS NOT NULL AND id = ANY($6::bigint[])
+    WHERE region = $1 AND gone_upstream_at IS NOT NULL AND id = ANY($4::bigint[])
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM back) AS back

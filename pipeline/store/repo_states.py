@@ -86,17 +86,9 @@ async def mark_gone_upstream(conn: Any, results: Sequence[RepoResult]) -> int:
             by_region.setdefault(r.region, []).append(r)
     marked = 0
     for region, crawled in by_region.items():
-        listed = [(r.repo.namespace, r.repo.name, i) for r in crawled for i in r.listed_ids or ()]
-        namespaces, names, ids = (list(c) for c in zip(*listed, strict=True)) if listed else ([], [], [])
-        row = await conn.fetchrow(
-            q.MARK_GONE_UPSTREAM,
-            region,
-            [r.repo.namespace for r in crawled],
-            [r.repo.name for r in crawled],
-            namespaces,
-            names,
-            ids,
-        )
+        ids = [job_id for r in crawled for job_id in r.listed_ids or ()]
+        namespaces, names = [r.repo.namespace for r in crawled], [r.repo.name for r in crawled]
+        row = await conn.fetchrow(q.MARK_GONE_UPSTREAM, region, namespaces, names, ids)
         assert row is not None
         marked += int(row["marked"])
     return marked
