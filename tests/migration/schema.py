@@ -29,6 +29,18 @@ QUERIES = (
                regexp_replace(definition, '\\m\\w+\\.(?=\\w)', '', 'g'), '\\s+', ' ', 'g')))
     FROM pg_views WHERE schemaname = 'public'
     """,
+    # Triggers as CREATE TRIGGER statements, and the functions of schema public with their body.
+    """
+    SELECT format('trigger %s', pg_get_triggerdef(t.oid))
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+    WHERE NOT t.tgisinternal
+    """,
+    """
+    SELECT format('function %s %s', p.proname,
+                  btrim(regexp_replace(p.prosrc, '\\s+', ' ', 'g')))
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'public'
+    """,
     # Comments on tables, views and columns.
     """
     SELECT format('comment %s%s %s', c.relname, COALESCE('.' || a.attname, ''), d.description)
@@ -41,7 +53,8 @@ QUERIES = (
 
 
 async def dump_schema(dsn: str) -> str:
-    """Every table, column, constraint, index, view and comment of schema public, one sorted line each."""
+    """Every table, column, constraint, index, view, trigger, function and comment of schema public, one
+    sorted line each."""
     conn = await asyncpg.connect(dsn)
     try:
         lines = [line for query in QUERIES for (line,) in await conn.fetch(query)]

@@ -119,6 +119,7 @@ constraint sync_job_changes sync_job_changes_run_id_fkey FOREIGN KEY (run_id) RE
 constraint sync_job_rejects sync_job_rejects_pkey PRIMARY KEY (id)
 constraint sync_job_rejects sync_job_rejects_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_jobs sync_jobs_pkey PRIMARY KEY (region, id)
+function sync_jobs_record_status_change BEGIN INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, run_id) VALUES (NEW.region, NEW.id, OLD.status, NEW.status, NEW.updated_at, NEW.last_run_id); RETURN NULL; END
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
 index CREATE INDEX sync_job_changes_job_idx ON public.sync_job_changes USING btree (region, job_id, observed_at)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
@@ -134,4 +135,5 @@ index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)
 index CREATE UNIQUE INDEX sync_job_changes_pkey ON public.sync_job_changes USING btree (id)
 index CREATE UNIQUE INDEX sync_job_rejects_pkey ON public.sync_job_rejects USING btree (id)
 index CREATE UNIQUE INDEX sync_jobs_pkey ON public.sync_jobs USING btree (region, id)
+trigger CREATE TRIGGER sync_jobs_status_change AFTER UPDATE OF status ON public.sync_jobs FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION sync_jobs_record_status_change()
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
