@@ -163,12 +163,12 @@ async def test_capped_runs_end_on_time_and_together_cover_the_account(
     config.write_text("[http]\nconcurrency = 2\nrepos_in_flight = 4\n")
     async with running_simulator(SLOW) as sim:
         repos = len(sim.repositories())
-        env = sim_env(sim, database_url, SWR_ETL_CONFIG=str(config), SWR_ETL_MAX_DURATION=str(CAP_S))
+        env = sim_env(sim, database_url, SWR_ETL_CONFIG=str(config))
         lefts: list[int] = []
         covered: list[int] = []
         while len(covered) < 8 and (not covered or covered[-1] < repos):
             started = asyncio.get_running_loop().time()
-            result = await run_cli("crawl", env=env)
+            result = await run_cli("crawl", "--max-duration", str(CAP_S), env=env)
             took = asyncio.get_running_loop().time() - started
             assert result.code == 0, result.stderr[-3000:]
             summary = summary_of(result.stdout)
