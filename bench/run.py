@@ -5,14 +5,15 @@
 
 For each workload: a simulator in its own process (`--latency-ms`, jittered 0.5x-1.5x); the fetch floor
 (bench.floor: the crawl's requests from a bare aiohttp client, as its own process); then `swr-etl crawl`
-(the real CLI, as a subprocess) into a fresh database, and again over the unchanged data. Wall seconds run
+(the real CLI, as a subprocess) into a fresh database, again in full over the unchanged data (`--full`), and
+once more incrementally (the default: newest pages only). Wall seconds run
 from process start to exit (interpreter start-up, imports, the schema check: what operators pay); "run s"
 is the time inside the process (the floor's fetching, the crawl's `run_finished` seconds). With --repeat N
-there are N rounds of floor, crawl 1, crawl 2, back to back; the ratio is a crawl's wall over its round's
-floor wall; the table shows the round with the best first-crawl ratio, a footer every round's ratios.
-Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged. Last, years of history
-(bench.history: --history-jobs over --history-years, by SQL) and `swr-etl report` and the reporting views
-timed on it.
+there are N rounds of floor, crawl 1, crawl 2, incremental, back to back; the ratio is a crawl's wall over
+its round's floor wall; the table shows the round with the best first-crawl ratio, a footer every
+round's ratios. Then the upsert alone on synthetic jobs (bench.upsert), new rows and unchanged. Last,
+years of history (bench.history: --history-jobs over --history-years, by SQL) and `swr-etl report` and
+the reporting views timed on it.
 
 Database: --database-url, else SWR_ETL_BENCH_DATABASE_URL, else 127.0.0.1:5432 (user postgres) if it
 answers, else an embedded PostgreSQL in a temporary folder. Scratch databases are created and dropped.
@@ -41,7 +42,11 @@ from pipeline.migrate import upgrade_to_head
 from pipeline.settings import DatabaseSettings
 from pipeline.simulator import start_simulator_popen
 
-WORKLOADS = {"tiny": (3, 5), "standard": (20, 50), "large": (100, 100)}
+WORKLOADS = {"tiny": (3, 5), "standard": (20, 50), "large": (100, 100), "history": (10, 20)}
+# A long history: half of the repositories hold 1,000-2,000 jobs (10-20 pages each).
+EXTRA_ARGS = {"history": ("--heavy-repos", "100")}
+# Each round: the floor, then these crawls into one fresh database, in order (label, extra flags).
+CRAWLS = (("crawl 1", ()), ("crawl 2", ("--full",)), ("incremental", ()))
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOKEN = "swr-sim-static-token"  # noqa: S105 (the simulator's public static token)
 ANCHOR = "2026-01-01T00:00:00Z"  # the same dataset every time
@@ -90,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> tuple[list[Row], str]:
-    """Floor, first crawl, second crawl of one simulated dataset (the best round), and every round's
-    ratios."""
+    """Floor, first crawl, full second crawl and incremental crawl of one simulated dataset (the best
+    round), and every round's ratios."""
     simulator, url = start_simulator_popen(simulator_args(workload, args.latency_ms, args.seed))
     try:
         truth = _truth_jobs(url)
@@ -101,13 +106,13 @@ def bench_workload(workload: str, server_dsn: str, args: argparse.Namespace) -> 
         rounds = []
         for _ in range(args.repeat):
             floor = _floor(url, args.concurrency, server_dsn)
-            rounds.append([floor, *_crawl_twice(url, server_dsn, args, truth, floor.wall_s)])
+            rounds.append([floor, *_crawls(url, server_dsn, args, truth, floor.wall_s)])
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
     best = min(rounds, key=lambda r: r[1].ratio or 0.0)
-    spread = ", ".join(f"{r[1].ratio:.2f}/{r[2].ratio:.2f}" for r in rounds)
-    footer = f"{workload}: crawl 1/crawl 2 ratio of every round: {spread}"
+    spread = ", ".join("/".join(f"{row.ratio:.2f}" for row in r[1:]) for r in rounds)
+    footer = f"{workload}: {'/'.join(label for label, _ in CRAWLS)} ratio of every round: {spread}"
     return [Row(**{**row.__dict__, "workload": workload}) for row in best], footer
 
 
@@ -117,6 +122,7 @@ def simulator_args(workload: str, latency_ms: float, seed: int) -> list[str]:
     return [
         *("--namespaces", str(namespaces), "--repos-per-namespace", str(repos)),
         *("--latency-ms", str(latency_ms), "--seed", str(seed), "--anchor", ANCHOR),
+        *EXTRA_ARGS.get(workload, ()),
     ]
 
 
@@ -147,13 +153,14 @@ def _floor(url: str, concurrency: int, server_dsn: str | None = None) -> Row:
     )  # fmt: skip
 
 
-def _crawl_twice(url: str, server_dsn: str, args: argparse.Namespace, truth: int, floor: float) -> list[Row]:
+def _crawls(url: str, server_dsn: str, args: argparse.Namespace, truth: int, floor: float) -> list[Row]:
+    """A first crawl, a full re-crawl of the unchanged data, then an incremental one (the default)."""
     with scratch_database(server_dsn) as dsn:
         upgrade_to_head(dsn)
         rows = []
-        for label in ("crawl 1", "crawl 2"):
+        for label, flags in CRAWLS:
             _checkpoint(server_dsn)
-            cost = run_measured(crawl_command(args.concurrency), env=crawl_env(url, dsn))
+            cost = run_measured([*crawl_command(args.concurrency), *flags], env=crawl_env(url, dsn))
             rows.append(_crawl_row(label, cost, floor, truth, _stored_jobs(dsn)))
     return rows
 
@@ -219,8 +226,8 @@ def format_table(rows: list[Row], args: argparse.Namespace, footers: Sequence[st
         lines.append(" ".join(f"{c:>9}" for c in cells) + f"  {r.note}".rstrip())
     settings = (
         f"latency {args.latency_ms} ms (jittered), concurrency {args.concurrency}, seed {args.seed}, "
-        f"best of {args.repeat} rounds, each a floor then crawl 1 and crawl 2; ratio = wall / that round's "
-        "floor wall; RSS = peak of the process"
+        f"best of {args.repeat} rounds, each a floor then crawl 1, crawl 2 (--full) and incremental; ratio = "
+        "wall / that round's floor wall; RSS = peak of the process"
     )
     return "\n".join([*lines, settings, *footers])
 
@@ -298,7 +305,7 @@ def _progress(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--workload", default="standard,large", help=f"comma-separated: {', '.join(WORKLOADS)}"
+        "--workload", default="standard,large,history", help=f"comma-separated: {', '.join(WORKLOADS)}"
     )
     parser.add_argument("--latency-ms", type=float, default=20.0, help="simulated API latency (mean)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (floor and crawl)")

@@ -35,6 +35,8 @@ TUNING_FLAGS = {
     "page_size": "Jobs per page requested (SWR_ETL_PAGE_SIZE, default 100)",
     "batch_size": "Jobs per database upsert batch (SWR_ETL_BATCH_SIZE, default 5000)",
     "grace_period": "Seconds to commit in-flight work after SIGTERM (SWR_ETL_GRACE_PERIOD, default 20)",
+    "max_duration": "Seconds the run may take: it then ends ok, the rest left for the next run "
+    "(SWR_ETL_MAX_DURATION, default none)",
 }
 
 
@@ -56,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, text in {**SOURCE_FLAGS, **TUNING_FLAGS}.items():
         crawl.add_argument("--" + name.replace("_", "-"), dest=name, help=text)
+    crawl.add_argument(
+        "--full", action="store_true", default=None, help="Read every repository in full (SWR_ETL_FULL)"
+    )
     report = commands.add_parser("report", parents=[common], help="Print what the database says")
     add_report_arguments(report)
     demo = commands.add_parser(
@@ -89,7 +94,7 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ["database_url", "log_level", "log_format", *SOURCE_FLAGS, *TUNING_FLAGS]
+    keys = ["database_url", "log_level", "log_format", "full", *SOURCE_FLAGS, *TUNING_FLAGS]
     return {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from pipeline.errors import (
     RetriesExhausted,
     SwrEtlError,
 )
+from pipeline.incremental import CrawlPlan, Mode, SeenState, StateTracker, Verdict
+from pipeline.incremental_pager import scan_newest_first
 from pipeline.logs import get_logger
 from pipeline.pagination import TOTAL_SHRANK, PagePlanner
 from pipeline.settings import HttpSettings, SourceSettings
@@ -80,7 +83,12 @@ class SourceCrawler:
         queue: asyncio.Queue[Item],
         stats: RunStats,
         stopping: Callable[[], bool],
+        plan: CrawlPlan | None = None,
+        may_start: Callable[[], bool] = lambda: True,
     ) -> None:
+        self._plan = plan or CrawlPlan()
+        self._may_start = may_start  # False once the run's deadline nears: no new repository starts
+        self._trackers: dict[Repository, StateTracker] = {}  # repositories in flight
         self._client = client
         self._source = source
         self._http = http
@@ -89,32 +97,39 @@ class SourceCrawler:
         self._stopping = stopping
 
     async def run(self) -> None:
-        """Discover and crawl every repository; repositories fail alone, a fatal error ends every task."""
+        """Discover every repository, then crawl them stalest first; repositories fail alone, a fatal error
+        ends every task."""
+        found: list[Repository] = []
+        with contextlib.suppress(Interrupted):  # stopping: nothing more starts
+            await self._discover_into(found)
+        # Stalest first, so that runs cut short by their deadline take turns over the whole account.
+        scheduled = self._plan.schedule(found)
+        self._stats.repos_planned += len(scheduled)
         workers = self._http.repos_in_flight
         repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=workers)
         async with owned_tasks() as group:
             for _ in range(workers):
                 group.create_task(self._worker(repos))
-            group.create_task(self._discover_then_close(repos, workers))
+            group.create_task(self._hand_out(scheduled, repos, workers))
         if (refusal := self._client.refused_everything()) is not None:
             raise refusal  # every answer was a 403: the credentials may not read SWR at all
 
-    async def _discover_then_close(self, repos: asyncio.Queue[Repository | None], workers: int) -> None:
-        with contextlib.suppress(Interrupted):  # stopping: the workers finish what they hold
-            await self._discover_into(repos)
+    async def _hand_out(
+        self, scheduled: list[Repository], repos: asyncio.Queue[Repository | None], workers: int
+    ) -> None:
+        for repo in scheduled:
+            if self._stopping():
+                break
+            await repos.put(repo)
         for _ in range(workers):
             await repos.put(None)
 
-    async def _discover_into(self, repos: asyncio.Queue[Repository | None]) -> None:
+    async def _discover_into(self, repos: list[Repository]) -> None:
         source, stats = self._source, self._stats
         if source.repositories:
-            selected = dict.fromkeys(source.repositories)
-            stats.repos_discovered += len(selected)  # an explicit selection is known whole at once
+            repos.extend(dict.fromkeys(source.repositories))
+            stats.repos_discovered += len(repos)  # an explicit selection is known whole at once
             stats.sources_discovered += 1
-            for repo in selected:
-                if self._stopping():
-                    return
-                await repos.put(repo)
             return
         try:
             namespaces = list(source.namespaces) or sorted(await self._client.list_namespaces())
@@ -123,27 +138,37 @@ class SourceCrawler:
             await self._record_failure(Repository("*", "*"), exc, kind="failed")
             return
         log.info("namespaces_discovered", region=source.region, count=len(namespaces))
-        for namespace in dict.fromkeys(namespaces):
-            try:
-                async for repo in discovery.repositories_of(self._client, namespace):
-                    if self._stopping():
-                        return
-                    stats.repos_discovered += 1
-                    await repos.put(repo)
-            except RepositoryError as exc:
-                await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+        # Every repository is known before the first starts (stalest first): the namespaces are listed
+        # concurrently, under the client's bound, and kept in their order.
+        async with owned_tasks() as group:
+            listings = [group.create_task(self._repositories_of(ns)) for ns in dict.fromkeys(namespaces)]
+        for listing in listings:
+            repos.extend(listing.result())
         stats.sources_discovered += 1
+
+    async def _repositories_of(self, namespace: str) -> list[Repository]:
+        found: list[Repository] = []
+        try:
+            async for repo in discovery.repositories_of(self._client, namespace):
+                if self._stopping():
+                    break
+                self._stats.repos_discovered += 1
+                found.append(repo)
+        except RepositoryError as exc:
+            await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
+        return found
 
     async def _worker(self, repos: asyncio.Queue[Repository | None]) -> None:
         while (repo := await repos.get()) is not None:
-            if self._stopping():
+            if self._stopping() or not self._may_start():
                 self._stats.skipped_repos += 1
                 continue
             await self._crawl_repo(repo)
 
     async def _crawl_repo(self, repo: Repository) -> None:
+        self._trackers[repo] = tracker = self._plan.tracker()
         try:
-            outcome = await self._page_through(repo)
+            outcome = await self._crawl_in_mode(repo, tracker)
         except AuthError:
             raise
         except Interrupted:
@@ -153,6 +178,8 @@ class SourceCrawler:
         except RepositoryError as exc:
             await self._record_failure(repo, exc, kind=_failure_kind(exc))
             return
+        finally:
+            del self._trackers[repo]
         if outcome.status == "ok":
             self._stats.repos_ok += 1
         else:
@@ -160,6 +187,42 @@ class SourceCrawler:
             log.warning("repo_flagged", repo=repo.full_name, flags=outcome.message, total=outcome.total)
         log.debug("repo_done", repo=repo.full_name, jobs=outcome.jobs_seen, total=outcome.total)
         await self._queue.put(outcome)
+
+    async def _crawl_in_mode(self, repo: Repository, tracker: StateTracker) -> RepoOutcome:
+        """Incremental when the plan says so and its check holds; otherwise (or after it) in full."""
+        mode, reason = self._plan.mode_of(repo)
+        state = self._plan.states.get(repo)
+        if mode is Mode.INCREMENTAL and state is not None:
+            scan = self._plan.scan(state)
+            limit = self._http.page_size
+            verdict = await scan_newest_first(
+                self._client, repo, scan, limit=limit, max_requests=self._http.max_requests_per_repo,
+                hand_over=self._hand_over,
+            )  # fmt: skip
+            if verdict is Verdict.DONE:
+                self._stats.repos_incremental += 1
+                self._stats.requests_saved += scan.full_crawl_requests(limit) - scan.pages
+                seen = tracker.result(previous=state.high_water)
+                ids = tracker.ids
+                outcome = RepoOutcome(
+                    self._source.region, repo, "ok", scan.total, len(ids), max(ids, default=None)
+                )
+                return _with_state(outcome, seen, full=False, listed=None)
+            self._stats.requests_saved -= scan.pages
+            reason = scan.reason or verdict.value
+            log.info("repo_reread", repo=repo.full_name, reason=reason, verdict=verdict.value)
+        outcome = await self._page_through(repo)
+        if mode is Mode.INCREMENTAL:
+            self._stats.repos_reread += 1
+        else:
+            self._stats.repos_full += 1
+        log.debug("repo_full", repo=repo.full_name, reason=reason)
+        # Jobs it no longer lists are gone upstream, unless a record it could not read hid one of them
+        # (first crawls skip the comparison: nothing of theirs is stored yet).
+        clean = outcome.status == "ok" and not tracker.rejects and state is not None
+        return _with_state(
+            outcome, tracker.result(), full=True, listed=frozenset(tracker.ids) if clean else None
+        )
 
     async def _page_through(self, repo: Repository) -> RepoOutcome:
         """Read the repository from offset 0; read it again when its total shrank while it was paged."""
@@ -234,6 +297,8 @@ class SourceCrawler:
         stats.jobs_seen += len(fresh)
         stats.rejected += len(rejects)
         stats.unknown_status += sum(1 for job in fresh if not job.status_known)
+        if (tracker := self._trackers.get(repo)) is not None:
+            tracker.add(fresh, len(rejects))
         if fresh or rejects:
             await self._queue.put(PageBatch(self._source.region, repo, fresh, rejects))
 
@@ -283,6 +348,22 @@ async def _cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
         task.cancel()
     # Collects the outcome of each (even of tasks that failed at the same time): no "never retrieved".
     await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _with_state(
+    outcome: RepoOutcome, seen: SeenState, *, full: bool, listed: frozenset[int] | None
+) -> RepoOutcome:
+    """The outcome with the state the next run plans from."""
+    high_water = seen.high_water
+    return dataclasses.replace(
+        outcome,
+        full=full,
+        high_water_id=None if high_water is None else high_water[1],
+        high_water_created_at=None if high_water is None else high_water[0],
+        open_jobs=seen.open_jobs,
+        oldest_open_created_at=seen.oldest_open_created_at,
+        listed_ids=listed,
+    )
 
 
 def _failure_kind(exc: SwrEtlError) -> str:

@@ -134,6 +134,12 @@ class RunStats:
     throttled: int = 0  # 429s received, with or without Retry-After
     rate_reached: float = 0.0  # requests/s granted on average to the busiest API of a source
     rate_learned: float | None = None  # requests/s that API's pace ended at (None: never paced)
+    repos_planned: int = 0  # repositories scheduled (discovered) for this run
+    repos_full: int = 0  # repositories read in full (new, forced, due, or re-read after an incremental check)
+    repos_incremental: int = 0  # repositories whose incremental crawl held (newest pages only)
+    repos_reread: int = 0  # incremental crawls whose check failed: the repository was re-read in full
+    requests_saved: int = 0  # full crawls' requests the incremental ones did not send (estimate)
+    jobs_gone: int = 0  # stored jobs a full crawl no longer found upstream (marked, kept)
     flags: dict[str, int] = field(default_factory=dict)
     # Each source's client counters, read while the run goes on (`requests` is added up only at the end).
     clients: list[RequestCounters] = field(default_factory=list)
@@ -150,3 +156,10 @@ class RunStats:
     def throttled_so_far(self) -> int:
         """429 answers so far, every source."""
         return sum(c.throttled for c in self.clients)
+
+    @property
+    def repos_left(self) -> int:
+        """Scheduled repositories this run did not finish (a deadline or a stop): the next run's first."""
+        return max(
+            0, self.repos_planned - (self.repos_ok + self.repos_failed + self.repos_gone + self.repos_flagged)
+        )

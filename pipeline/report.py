@@ -115,7 +115,10 @@ def latest_run_line(run: RunSummary) -> str:
         f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / "
         f"{run.repos_flagged} flagged repositories, {run.jobs_seen} jobs seen, "
         f"{run.inserted} inserted, {run.updated} updated, "
-        f"{run.rejected} rejected" + (f" — {run.error}" if run.error else "")
+        f"{run.rejected} rejected; {run.repos_incremental} incremental "
+        f"({run.repos_reread} re-read in full), {run.repos_full} full, {run.requests_saved} requests "
+        f"saved, {run.repos_left} left for later, {run.jobs_gone} jobs gone upstream"
+        + (f" — {run.error}" if run.error else "")
     )
 
 

@@ -12,17 +12,19 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from pipeline import heartbeat, migrate, quota
 from pipeline.auth import make_authenticator
+from pipeline.budget import RunBudget
 from pipeline.client import SwrClient, client_timeout, make_session
 from pipeline.crawler import SourceCrawler
 from pipeline.domain import RunStats
 from pipeline.errors import CrawlLocked, DatabaseError, FatalError, Interrupted, SwrEtlError
+from pipeline.incremental import CrawlPlan
 from pipeline.limiter import AdaptiveLimiter
 from pipeline.logs import get_logger
 from pipeline.monitors import start_monitors, stop_monitors
@@ -86,9 +88,18 @@ class RunOutcome:
             f"{s.unknown_status} unknown status, {s.id_conflicts} id conflicts,"
             f" {s.throttled} throttled (429), {s.rate_reached:.1f} req/s reached,"
             f" {'no rate' if s.rate_learned is None else f'{s.rate_learned:.1f} req/s'} learned,"
-            f" {self.seconds:.1f} s"
+            f" {self.seconds:.1f} s; {modes_summary(s)}"
         )
         return line + (f" — {self.error}" if self.error else "")
+
+
+def modes_summary(stats: RunStats) -> str:
+    """Which modes the run used and what they saved, e.g. `990 incremental (2 re-read in full), 10 full`."""
+    return (
+        f"{stats.repos_incremental} incremental ({stats.repos_reread} re-read in full), {stats.repos_full} "
+        f"full, {stats.requests_saved} requests saved, {stats.repos_left} left for later, "
+        f"{stats.jobs_gone} jobs gone upstream"
+    )
 
 
 def settings_summary(settings: Settings) -> dict[str, Any]:
@@ -149,6 +160,7 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
     abandoned = await store.close_abandoned_runs(regions, summary, stale_beats=heartbeat.STALE_BEATS)
+    plans = {s.region: await _plan(settings, store, s.region) for s in settings.sources}
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
@@ -159,13 +171,14 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
-    crawling = _crawl_sources(settings, queue, stats, stop, rates)
+    budget = RunBudget(started, settings.max_duration)
+    crawling = _crawl_sources(settings, queue, stats, stop, rates=rates, plans=plans, budget=budget)
     watch = store.watch_lock(run_id, regions, settings.database.lock_check_interval)
     crawl_task = asyncio.create_task(while_locked(crawling, watch), name="crawl")
     monitors = start_monitors(settings, store, run_id, stats)  # heartbeat and progress
     status, exit_code, error = "ok", EXIT_OK, None
     try:
-        await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period)
+        await _crawl_until_done(crawl_task, writer_task, stop, settings.grace_period, budget)
         status, exit_code = _status_of(stats)
         if status == "failed":
             error = f"no repository could be crawled ({stats.repos_failed} failed: see crawl_repo_issues)"
@@ -220,15 +233,26 @@ async def _prune_rejects(store: Store, days: float) -> None:
 
 
 async def _crawl_until_done(
-    crawl_task: asyncio.Task[None], writer_task: asyncio.Task[None], stop: StopRequest, grace: float
+    crawl_task: asyncio.Task[None],
+    writer_task: asyncio.Task[None],
+    stop: StopRequest,
+    grace: float,
+    budget: RunBudget,
 ) -> None:
     """Wait for the crawl; raise its failure or the writer's (which stops the crawl at once).
 
     On a stop the crawler starts no more repositories; those in flight get part of the grace period.
+    At the run's deadline (run.max_duration) the crawl is cancelled: what it handed over is committed.
     """
     stop_task = asyncio.create_task(stop.event.wait(), name="stop")
     try:
-        await asyncio.wait({crawl_task, writer_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {crawl_task, writer_task, stop_task},
+            timeout=budget.seconds_to_cancel(time.monotonic()),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not (crawl_task.done() or writer_task.done() or stop.event.is_set()):
+            log.warning("run_deadline_reached", max_duration=budget.max_duration)
         if stop.event.is_set() and not crawl_task.done() and not writer_task.done():
             await asyncio.wait(
                 {crawl_task, writer_task},
@@ -300,7 +324,23 @@ def _status_of(stats: RunStats) -> tuple[str, int]:
 
 def _stats_fields(stats: RunStats) -> dict[str, int]:
     values = {f.name: getattr(stats, f.name) for f in dataclasses.fields(stats)}
+    values["repos_left"] = stats.repos_left
     return {name: value for name, value in values.items() if isinstance(value, int)}
+
+
+async def _plan(settings: Settings, store: Store, region: str) -> CrawlPlan:
+    """How this run crawls a region's repositories: their states and the mode settings."""
+
+    def seconds(value: float | None) -> timedelta | None:
+        return None if value is None else timedelta(seconds=value)
+
+    return CrawlPlan(
+        states=await store.load_repo_states(region),
+        now=datetime.now(UTC),
+        force_full=settings.full,
+        full_every=seconds(settings.full_every),
+        horizon=timedelta(seconds=settings.open_job_horizon),
+    )
 
 
 async def _crawl_sources(
@@ -308,12 +348,18 @@ async def _crawl_sources(
     queue: asyncio.Queue[Item],
     stats: RunStats,
     stop: StopRequest,
+    *,
     rates: quota.Rates,
+    plans: dict[str, CrawlPlan],
+    budget: RunBudget,
 ) -> None:
     # One source's fatal failure ends the run: the other sources must not crawl on unseen.
     async with owned_tasks() as group:
         for source in settings.sources:
-            group.create_task(_crawl_source(settings, source, queue, stats, stop, rates=rates))
+            plan = plans[source.region]
+            group.create_task(
+                _crawl_source(settings, source, queue, stats, stop, rates=rates, plan=plan, budget=budget)
+            )
 
 
 async def _crawl_source(
@@ -324,9 +370,15 @@ async def _crawl_source(
     stop: StopRequest,
     *,
     rates: quota.Rates,
+    plan: CrawlPlan,
+    budget: RunBudget,
 ) -> None:
     """Crawl one source; rates[source.lock_key]: the pace per API it starts from, then the one it ends at."""
     http = settings.http
+
+    def stopping() -> bool:  # a stop request, or the run's deadline: no request is sent any more
+        return stop.event.is_set() or not budget.may_send(time.monotonic())
+
     async with make_session(http) as session:
         auth = make_authenticator(source, session, client_timeout(http), settings.proxies)
         limiter = AdaptiveLimiter(
@@ -336,11 +388,12 @@ async def _crawl_source(
             learned=rates.get(source.lock_key),
         )
         proxy = settings.proxies.for_url(source.endpoint)
-        client = SwrClient(
-            session, source.endpoint, auth, limiter, http, stopping=stop.event.is_set, proxy=proxy
-        )
+        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stopping, proxy=proxy)
         stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
-        crawler = SourceCrawler(client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set)
+        crawler = SourceCrawler(
+            client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set, plan=plan,
+            may_start=lambda: budget.may_start(time.monotonic()),
+        )  # fmt: skip
         try:
             await crawler.run()
         finally:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pipeline.backoff import BackoffPolicy, backoff_delay
@@ -50,6 +51,13 @@ class RepoOutcome:
     message: str | None = None
     attempts: int = 0
     detail: dict[str, Any] | None = field(default=None)
+    # Incremental-crawl state (see pipeline/incremental.py); kept as it was when the crawl failed.
+    full: bool = True  # read in full (the mode, or an incremental crawl's re-read)
+    high_water_id: int | None = None
+    high_water_created_at: datetime | None = None
+    open_jobs: int | None = None
+    oldest_open_created_at: datetime | None = None
+    listed_ids: Collection[int] | None = None  # every id a clean full crawl listed: the others are gone
 
 
 Item = PageBatch | RepoOutcome | None
@@ -147,7 +155,9 @@ class Writer:
         # After the jobs: an outcome 'ok' promises its jobs are committed. All of them in one transaction.
         outcomes = [item for item in items if isinstance(item, RepoOutcome)]
         if outcomes:
-            await self._retry(self._store.record_repo_results, self._run_id, outcomes)
+            self._stats.jobs_gone += await self._retry(
+                self._store.record_repo_results, self._run_id, outcomes
+            )
 
     async def _write_jobs(self, items: list[PageBatch | RepoOutcome]) -> None:
         by_region: dict[str, list[SyncJob]] = defaultdict(list)

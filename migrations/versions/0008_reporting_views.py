@@ -11,7 +11,7 @@ The views read the rollup (daily counts over all history in milliseconds), or th
 the created_at and partial indexes (durations one day at a time, stuck jobs, the latest run).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -137,11 +137,11 @@ CROSS JOIN LATERAL (
 ) AS p
 """,
     # Waiting or running jobs by how long they have not moved (filter on stuck_for, e.g. > 1 hour); a job
-    # reported without updatedAt has not moved since its creation.
+    # reported without updatedAt has not moved since its creation; a job gone upstream is stuck no more.
     "sync_jobs_stuck": """
 SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at,
        now() - COALESCE(updated_at, created_at) AS stuck_for
-FROM sync_jobs WHERE status IN ('waiting', 'running')
+FROM sync_jobs WHERE status IN ('waiting', 'running') AND gone_upstream_at IS NULL
 """,
     # The latest run, the latest successful run and the latest run's repository and request counts.
     "crawl_run_health": """

@@ -91,13 +91,10 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
     "DATA_DIR": ("run", "data_dir"),
-    "PROGRESS_INTERVAL": ("monitoring", "progress_interval"),
-    "HEARTBEAT_INTERVAL": ("monitoring", "heartbeat_interval"),
-    "PUSHGATEWAY_URL": ("monitoring", "pushgateway_url"),
-    "PUSHGATEWAY_TIMEOUT": ("monitoring", "pushgateway_timeout"),
-    # Secrets as files (Kubernetes Secret volumes): the file's content, less one trailing newline.
-    "DATABASE_URL_FILE": ("database", "url_file"),
-    **{f"{key.upper()}_FILE": ("source", f"{key}_file") for key in CREDENTIAL_KEYS},
+    "FULL": ("run", "full"),
+    "FULL_EVERY": ("run", "full_every"),
+    "OPEN_JOB_HORIZON": ("run", "open_job_horizon"),
+    "MAX_DURATION": ("run", "max_duration"),
 }
 
 # Per section, the settings that may be given indirectly (`<key>_file`, `<key>_env`).
@@ -112,6 +109,19 @@ OTHER_ENV = frozenset({"CONFIG", "TEST_DATABASE_URL", "BENCH_DATABASE_URL", "BEN
 # SWR_ETL_DB_PORT_5432_TCP[_PROTO|_PORT|_ADDR]: after the Service's prefix, one of these tails.
 _SERVICE_LINK_TAIL = re.compile(
     r"SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?"
+)
+
+RUN_KEYS = frozenset(
+    {
+        "grace_period",
+        "log_level",
+        "log_format",
+        "data_dir",
+        "full",
+        "full_every",
+        "open_job_horizon",
+        "max_duration",
+    }
 )
 
 SECRET_KEYS = frozenset({"token", "iam_password", "sk", "security_token", "url"})
@@ -244,7 +254,7 @@ def _build(layered: dict[str, Any], environ: Mapping[str, str], *, require_sourc
     monitoring = _dataclass_from(MonitoringSettings, layered.get("monitoring", {}), "monitoring")
     run = layered.get("run", {})
     run_defaults = Settings()
-    check_keys(run, {"grace_period", "log_level", "log_format", "data_dir"}, "run")
+    check_keys(run, RUN_KEYS, "run")
     settings = Settings(
         # Commands that crawl nothing (migrate, report, demo) ignore the source settings.
         sources=build_sources(layered, environ) if require_source else (),
@@ -257,6 +267,12 @@ def _build(layered: dict[str, Any], environ: Mapping[str, str], *, require_sourc
         ),
         log_format=_choice(run.get("log_format", "auto"), "run.log_format", ("auto", "json", "console")),
         data_dir=str(run.get("data_dir", run_defaults.data_dir)),
+        full=_flag(run.get("full", False), "run.full"),
+        full_every=_optional_seconds(run.get("full_every"), "run.full_every"),
+        open_job_horizon=_number(
+            run.get("open_job_horizon", run_defaults.open_job_horizon), "run.open_job_horizon", float
+        ),
+        max_duration=_optional_seconds(run.get("max_duration"), "run.max_duration"),
     )
     _validate(settings)
     return settings
@@ -303,8 +319,18 @@ def _number(value: Any, name: str, kind: type) -> Any:
         ) from None
 
 
+def _optional_seconds(value: Any, name: str) -> float | None:
+    """A positive number of seconds, or None when unset (empty in the environment: unset too)."""
+    if value is None or value == "":
+        return None
+    seconds = _number(value, name, float)
+    if seconds <= 0:
+        raise ConfigError(f"{_label(name)} must be a positive number of seconds, got {value!r}")
+    return float(seconds)
+
+
 def _flag(value: Any, name: str) -> bool:
-    """A boolean from TOML (true/false) or the environment (1/0, true/false, yes/no, on/off)."""
+    """A boolean from TOML, a flag, or the environment (1/0, true/false, yes/no, on/off)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -348,12 +374,7 @@ def _validate(settings: Settings) -> None:
             "database.connect_timeout/write_attempts invalid",
         ),
         (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
-        *_monitoring_checks(settings.monitoring),
-        (
-            min(db.statement_timeout, db.keepalive_idle, db.keepalive_interval, db.lock_check_interval) > 0
-            and db.keepalive_count >= 1,
-            "database.statement_timeout, keepalive_* and lock_check_interval must be positive",
-        ),
+        (settings.open_job_horizon > 0, _label("run.open_job_horizon") + " must be positive"),
     ]
     for ok, message in checks:
         if not ok:

@@ -189,6 +189,12 @@ class Settings:
     log_level: str = "info"
     log_format: str = "auto"
     data_dir: str = ".data"
+    full: bool = False  # read every repository in full (`crawl --full`)
+    full_every: float | None = None  # seconds: a repository whose last full crawl is older is read in full
+    open_job_horizon: float = (
+        86400.0  # seconds: older waiting/running jobs are stuck, refreshed by full crawls
+    )
+    max_duration: float | None = None  # seconds a run may take; None: no cap
     # SWR_ETL_* variables that configure nothing (probably misspelled), for the CLI to warn about.
     unrecognized_env: tuple[str, ...] = ()
     proxies: ProxySettings = field(default_factory=ProxySettings)

@@ -97,6 +97,7 @@ class SyncJobPages:
         self.max_page_size = config.max_page_size
         self.absurd_total = config.absurd_total
         self.deleted_jobs = config.deleted_jobs
+        self.ignore_order = config.ignore_order  # whether order::desc is honoured is undocumented
         self.namespace_names = {ns.name for ns in data.namespaces}
         self._lie_counts: dict[tuple[str, str], int] = {}
 
@@ -125,7 +126,7 @@ class SyncJobPages:
         total = len(raws)
         mode = self.data.lying.get((repo.namespace, repo.name)) if self.data.lying else None
         start = 0 if mode == "repeating_pages" else q.offset
-        if q.order == "asc":
+        if q.order == "asc" or self.ignore_order:
             items = raws[start : start + limit]
         else:
             end = total - start

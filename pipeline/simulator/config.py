@@ -64,6 +64,7 @@ class SimulatorConfig:
     token_expires_after: int | None = None
     redirect_to: str | None = None
     redirect_prefix: str = "/"
+    ignore_order: bool = False
 
     def __post_init__(self) -> None:
         repos = ("broken_repos", "lying_repos", "forbidden_repos", "deleting_repos", "absurd_total_repos")
@@ -179,6 +180,7 @@ _HELP: dict[str, str] = {
     "redirect_to": "answer SWR and IAM calls under --redirect-prefix with 307 to this base URL + the path and"
     " query (default: none)",
     "redirect_prefix": "raw path prefix of the calls --redirect-to redirects",
+    "ignore_order": "serve sync_job pages in the default (ascending) order whatever order:: says",
 }
 
 

@@ -62,6 +62,15 @@ def _live_tick(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
     return {"jobs": state.data.job_count()}
 
 
+def _change_statuses(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
+    count = int(orjson.loads(body or b"{}").get("count", 1))
+    return {"changed": [list(change) for change in state.change_old_statuses(count)]}
+
+
+def _delete_oldest(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
+    return {"deleted": state.delete_oldest(int(orjson.loads(body or b"{}").get("per_repo", 1)))}
+
+
 def _revoke(state: SimulatorState, live: LiveRunner, body: bytes) -> Any:
     return {"revoked": state.tokens.revoke_all()}
 
@@ -75,6 +84,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sim/live"): _live,
     ("POST", "/_sim/live/tick"): _live_tick,
     ("POST", "/_sim/tokens/revoke"): _revoke,
+    ("POST", "/_sim/mutate/statuses"): _change_statuses,
+    ("POST", "/_sim/mutate/delete-oldest"): _delete_oldest,
 }
 
 
@@ -88,6 +99,6 @@ async def handle_introspection(
         return web.json_response({"error": "no such simulator endpoint"}, status=405 if known else 404)
     try:
         result = handler(state, live, await request.read())
-    except (orjson.JSONDecodeError, AttributeError):
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
         return web.json_response({"error": "body must be a JSON object"}, status=400)
     return web.Response(body=orjson.dumps(result), content_type="application/json")

@@ -54,6 +54,14 @@ class SimulatorHandle:
         """Advance live mode one step now (tests use it instead of waiting for the clock)."""
         self.state.live.tick_now()
 
+    def change_old_statuses(self, count: int) -> list[tuple[int, str, str]]:
+        """Flip the status of the oldest job of ``count`` repositories: (id, old, new) of each."""
+        return self.state.change_old_statuses(count)
+
+    def delete_oldest(self, per_repo: int) -> list[int]:
+        """Delete the ``per_repo`` oldest jobs of every repository (retention): their ids."""
+        return self.state.delete_oldest(per_repo)
+
     def broken_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose sync_job always answers 500."""
         return self.state.broken_repositories()

@@ -6,6 +6,7 @@ import hashlib
 import time
 from typing import Any
 
+from pipeline.simulator import mutations
 from pipeline.simulator.api import SyncJobPages
 from pipeline.simulator.auth import TokenStore
 from pipeline.simulator.config import SimulatorConfig, anchor_us
@@ -89,6 +90,14 @@ class SimulatorState:
     def absurd_total_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose Content-Range claims --absurd-total jobs."""
         return sorted(self.data.absurd)
+
+    def change_old_statuses(self, count: int) -> list[tuple[int, str, str]]:
+        """Flip the status of the oldest job of ``count`` repositories now (see mutations.py)."""
+        return mutations.change_old_statuses(self.data, count, time.time_ns() // 1000)
+
+    def delete_oldest(self, per_repo: int) -> list[int]:
+        """Delete the ``per_repo`` oldest jobs of every repository (see mutations.py)."""
+        return mutations.delete_oldest(self.data, per_repo)
 
     def reset_stats(self) -> None:
         """Zero counters, forget fault occurrences and Retry-After deadlines, refill the throttle."""

@@ -7,18 +7,20 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any, NoReturn, Protocol, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 import asyncpg
 import orjson
 
 from pipeline import errors
 from pipeline.domain import Reject, Repository, RunStats, SyncJob
+from pipeline.incremental import RepoState
 from pipeline.records import extra_json, storable_text
 from pipeline.store import queries as q
 from pipeline.store.lock import CrawlLock
 from pipeline.store.merge import PoolConnection, insert_new, merge, merge_rounds
 from pipeline.store.models import LearnedRate, Report, UpsertResult
+from pipeline.store.repo_states import RepoResult, mark_gone_upstream, repo_state_of, state_columns
 from pipeline.store.report import build_report
 from pipeline.store.session import SessionOptions
 from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
@@ -27,34 +29,14 @@ from pipeline.store.wrap import describe, redact_dsn, scrub, wrap_exceptions
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
 
-class RepoResult(Protocol):
-    """How one repository's crawl ended (the writer's RepoOutcome), as record_repo_results reads it."""
-
-    @property
-    def region(self) -> str: ...
-    @property
-    def repo(self) -> Repository: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def total(self) -> int | None: ...
-    @property
-    def jobs_seen(self) -> int: ...
-    @property
-    def max_job_id(self) -> int | None: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def message(self) -> str | None: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def detail(self) -> dict[str, Any] | None: ...
-
-
 def lock_id(key: str) -> int:
     """A stable signed 64-bit advisory-lock id for a text key (first 8 bytes of its sha256)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+def _modes(s: RunStats) -> tuple[int, ...]:
+    """How the run crawled, in the order FINISH_RUN takes them after the counters and id conflicts."""
+    return (s.repos_full, s.repos_incremental, s.repos_reread, s.repos_left, s.requests_saved, s.jobs_gone)
 
 
 def _counters(s: RunStats, requests: int) -> tuple[int, ...]:
@@ -221,7 +203,13 @@ class Store:
         with wrap_exceptions(self._dsn, "finishing a run"):
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.execute(
-                    q.FINISH_RUN, run_id, status, *_counters(stats, stats.requests), error, stats.id_conflicts
+                    q.FINISH_RUN,
+                    run_id,
+                    status,
+                    *_counters(stats, stats.requests),
+                    error,
+                    stats.id_conflicts,
+                    *_modes(stats),
                 )
                 await conn.execute(q.RECORD_RUN_PACING, run_id, *pacing)
 
@@ -305,8 +293,9 @@ class Store:
         with wrap_exceptions(self._dsn, "pruning rejected records"):
             return int(await self._pool.fetchval(q.PRUNE_REJECTS, retention))
 
-    async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> None:
-        """Issues (of the repositories not ok) and states of many repositories in one transaction.
+    async def record_repo_results(self, run_id: int, results: Sequence[RepoResult]) -> int:
+        """Issues (of the repositories not ok), states, and the jobs full crawls no longer found upstream,
+        of many repositories in one transaction; returns how many jobs were newly marked gone upstream.
 
         One statement for all the states (arrays, unnest) and one round trip for the issues, instead of
         two statements per repository: at a thousand repositories a second, per-repository statements
@@ -321,22 +310,20 @@ class Store:
             for r in results
             if r.status != "ok"
         ]
-        # One row per repository (a single INSERT ... ON CONFLICT cannot touch a row twice), merged as
-        # row-by-row statements would have left it: the last result wins, the highest id known is kept.
-        latest: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-        for r in results:
-            key = (r.region, r.repo.namespace, r.repo.name)
-            max_job_id = r.max_job_id
-            if max_job_id is None and key in latest:
-                max_job_id = latest[key][5]
-            latest[key] = (*key, r.total, r.jobs_seen, max_job_id, r.status)
-        columns = [list(column) for column in zip(*latest.values(), strict=True)]
+        columns = state_columns(results)
         with wrap_exceptions(self._dsn, "recording repository results"):
             async with self._pool.acquire() as conn, conn.transaction():
                 if issues:
                     await conn.executemany(q.INSERT_REPO_ISSUE, issues)
                 if columns:
                     await conn.execute(q.UPSERT_REPO_STATES, run_id, *columns)
+                return await mark_gone_upstream(conn, results)
+
+    async def load_repo_states(self, region: str) -> dict[Repository, RepoState]:
+        """What earlier crawls left of every repository of a region, for planning the next crawl."""
+        with wrap_exceptions(self._dsn, "reading repository states"):
+            rows = await self._pool.fetch(q.FETCH_REPO_STATES, region)
+        return dict(repo_state_of(row) for row in rows)
 
     # --- reporting --------------------------------------------------------------------------------
 

@@ -105,6 +105,12 @@ class RunSummary:
     rejected: int
     unknown_status: int
     error: str | None
+    repos_full: int = 0
+    repos_incremental: int = 0
+    repos_reread: int = 0
+    repos_left: int = 0
+    requests_saved: int = 0
+    jobs_gone: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,9 @@ WHERE id = $1 AND status = 'running'
 FINISH_RUN = """
 UPDATE crawl_runs SET finished_at = now(), status = $2, repos_ok = $3, repos_failed = $4, repos_gone = $5,
     repos_flagged = $6, pages = $7, requests = $8, jobs_seen = $9, inserted = $10, updated = $11,
-    unchanged = $12, rejected = $13, unknown_status = $14, error = $15, id_conflicts = $16
+    unchanged = $12, rejected = $13, unknown_status = $14, error = $15, id_conflicts = $16,
+    repos_full = $17, repos_incremental = $18, repos_reread = $19, repos_left = $20, requests_saved = $21,
+    jobs_gone = $22
 WHERE id = $1
 """
 
@@ -169,18 +171,74 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
 """
 
 # Remember how many repositories' crawls went, one statement for a whole batch (arrays in, one row per
-# repository, overwritten every run); the caller passes each repository once.
+# repository, overwritten every run); the caller passes each repository once. The incremental state (high-
+# water mark, open jobs) moves only with a crawl that read the repository (ok or flagged); a failure keeps
+# the previous one. Only an ok crawl counts as successful, only an ok full one as full.
 UPSERT_REPO_STATES = """
 INSERT INTO crawl_repositories AS r
     (region, namespace, repo_name, last_run_id, last_crawled_at, last_total, jobs_seen, max_job_id,
-     last_status)
-SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status
-FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
-    AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status)
+     last_status, high_water_id, high_water_created_at, open_jobs, oldest_open_created_at, last_full_at,
+     last_success_at)
+SELECT u.region, u.namespace, u.repo_name, $1, now(), u.last_total, u.jobs_seen, u.max_job_id, u.last_status,
+    u.high_water_id, u.high_water_created_at, coalesce(u.open_jobs, 0), u.oldest_open_created_at,
+    CASE WHEN u.last_status = 'ok' AND u.is_full THEN now() END,
+    CASE WHEN u.last_status = 'ok' THEN now() END
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[],
+            $9::bigint[], $10::timestamptz[], $11::integer[], $12::timestamptz[], $13::boolean[])
+    AS u(region, namespace, repo_name, last_total, jobs_seen, max_job_id, last_status, high_water_id,
+         high_water_created_at, open_jobs, oldest_open_created_at, is_full)
 ON CONFLICT (region, namespace, repo_name) DO UPDATE SET
     last_run_id = EXCLUDED.last_run_id, last_crawled_at = EXCLUDED.last_crawled_at,
     last_total = EXCLUDED.last_total, jobs_seen = EXCLUDED.jobs_seen,
-    max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status
+    max_job_id = COALESCE(EXCLUDED.max_job_id, r.max_job_id), last_status = EXCLUDED.last_status,
+    high_water_id = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN COALESCE(EXCLUDED.high_water_id, r.high_water_id) ELSE r.high_water_id END,
+    high_water_created_at = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN COALESCE(EXCLUDED.high_water_created_at, r.high_water_created_at)
+        ELSE r.high_water_created_at END,
+    open_jobs = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN EXCLUDED.open_jobs ELSE r.open_jobs END,
+    oldest_open_created_at = CASE WHEN EXCLUDED.last_status IN ('ok', 'flagged')
+        THEN EXCLUDED.oldest_open_created_at ELSE r.oldest_open_created_at END,
+    last_full_at = COALESCE(EXCLUDED.last_full_at, r.last_full_at),
+    last_success_at = COALESCE(EXCLUDED.last_success_at, r.last_success_at)
+"""
+
+# The incremental state of every repository of a region, as the next run plans from it.
+FETCH_REPO_STATES = """
+SELECT namespace, repo_name, last_total, high_water_id, high_water_created_at, open_jobs,
+       oldest_open_created_at, last_full_at, last_success_at
+FROM crawl_repositories WHERE region = $1
+"""
+
+# After full crawls of some repositories of a region ($2, $3: the repositories; $4: every job id they listed:
+# ids are unique in a region): mark the stored jobs they no longer list as gone upstream, and clear the
+# mark of those listed again. The plan must stay linear whatever the statistics say (those of a table
+# fresh from its first crawl are wrong): each repository's stored jobs are read through its index in a
+# LATERAL subquery that OFFSET 0 keeps from being flattened (flattened, the whole region was scanned per
+# batch and matched against every repository), EXCEPT is a hashed or sorted set operation (an anti-join
+# planned as a nested loop took minutes), and id = ANY(ARRAY(...)) is index lookups. Returns how many
+# were marked.
+MARK_GONE_UPSTREAM = """
+WITH unlisted AS (
+    SELECT j.id FROM unnest($2::text[], $3::text[]) AS c(namespace, repo_name)
+    CROSS JOIN LATERAL (
+        SELECT id FROM sync_jobs
+        WHERE namespace = c.namespace AND repo_name = c.repo_name AND region = $1
+          AND gone_upstream_at IS NULL
+        OFFSET 0
+    ) j
+    EXCEPT SELECT unnest($4::bigint[])
+), marked AS (
+    UPDATE sync_jobs SET gone_upstream_at = now()
+    WHERE region = $1 AND id = ANY(ARRAY(SELECT id FROM unlisted))
+    RETURNING 1
+), back AS (
+    UPDATE sync_jobs SET gone_upstream_at = NULL
+    WHERE region = $1 AND gone_upstream_at IS NOT NULL AND id = ANY($4::bigint[])
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM back) AS back
 """
 
 # Whether this session still holds the advisory lock (a bigint key shows as classid = its high half, objid

@@ -54,19 +54,21 @@ _MOVED_AT = "COALESCE(updated_at, created_at)"
 
 # How many waiting/running jobs have not moved for longer than $1 (whenever created: stuck is now).
 STUCK_COUNT = f"""
-SELECT count(*) FROM sync_jobs WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval
+SELECT count(*) FROM sync_jobs
+WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval AND gone_upstream_at IS NULL
 """
 
 # The oldest of those stuck jobs.
 STUCK_OLDEST = f"""
 SELECT region, {", ".join(JOB_COLUMNS)} FROM sync_jobs
-WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval
+WHERE status IN ('waiting', 'running') AND {_MOVED_AT} < now() - $1::interval AND gone_upstream_at IS NULL
 ORDER BY {_MOVED_AT}, region, id LIMIT $2
 """
 
 # The most recent run.
 LATEST_RUN = """
 SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged,
-       pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error
+       pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error,
+       repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone
 FROM crawl_runs ORDER BY id DESC LIMIT 1
 """

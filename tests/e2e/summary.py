@@ -13,7 +13,9 @@ SUMMARY = re.compile(
     r"(?P<unknown>\d+) unknown status, (?P<id_conflicts>\d+) id conflicts, "
     r"(?P<throttled>\d+) throttled \(429\), "
     r"(?P<reached>\d+\.\d) req/s reached, (?:no rate|(?P<learned>\d+\.\d) req/s) learned, "
-    r"(?P<seconds>\d+\.\d) s$"
+    r"(?P<seconds>\d+\.\d) s; "
+    r"(?P<incremental>\d+) incremental \((?P<reread>\d+) re-read in full\), (?P<full>\d+) full, "
+    r"(?P<saved>-?\d+) requests saved, (?P<left>\d+) left for later, (?P<jobs_gone>\d+) jobs gone upstream$"
 )
 
 
@@ -36,6 +38,13 @@ class Summary:
     rate_reached: float
     rate_learned: float | None
     seconds: float
+    requests: int = 0
+    incremental: int = 0  # repositories crawled incrementally
+    reread: int = 0  # incremental crawls re-read in full
+    full: int = 0  # repositories read in full by choice (new, forced, due)
+    saved: int = 0  # requests saved by incremental crawls
+    left: int = 0  # repositories left for the next run
+    jobs_gone: int = 0  # jobs marked gone upstream
 
 
 def parse_summary(line: str) -> Summary:
@@ -59,6 +68,13 @@ def parse_summary(line: str) -> Summary:
         rate_reached=float(g["reached"]),
         rate_learned=None if g["learned"] is None else float(g["learned"]),
         seconds=float(g["seconds"]),
+        requests=int(g["requests"]),
+        incremental=int(g["incremental"]),
+        reread=int(g["reread"]),
+        full=int(g["full"]),
+        saved=int(g["saved"]),
+        left=int(g["left"]),
+        jobs_gone=int(g["jobs_gone"]),
     )
 
 

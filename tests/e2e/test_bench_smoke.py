@@ -29,15 +29,19 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
         for cells in (line.split() for line in out.decode().splitlines()[1:])
         if cells and cells[0] in ("tiny", "upsert")
     }
-    expected = [("tiny", "floor"), ("tiny", "crawl 1"), ("tiny", "crawl 2"), ("upsert", "new")]
+    expected = [("tiny", "floor"), ("tiny", "crawl 1"), ("tiny", "crawl 2"), ("tiny", "incremental")]
+    expected += [("upsert", "new")]
     assert set(rows) == {*expected, ("upsert", "unchanged")}
     floor, first, second = rows["tiny", "floor"], rows["tiny", "crawl 1"], rows["tiny", "crawl 2"]
-    # Same requests and jobs as the floor; the first crawl writes every job, the second nothing.
+    # Same requests and jobs as the floor; the first crawl writes every job, the second (--full) nothing.
     assert first[5:7] == floor[4:6] == second[5:7]
     jobs = int(floor[5].replace(",", ""))
     assert jobs > 0
     assert int(first[-1].replace(",", "")) == jobs and second[-1] == "0"
-    for row in (floor, first, second):
+    # The incremental crawl of the unchanged data: at most one request per repository, nothing written.
+    incremental = rows["tiny", "incremental"]
+    assert int(incremental[4]) < int(floor[4]) and incremental[-1] == "0"
+    for row in (floor, first, second, incremental):
         wall, ratio, rss = float(row[-8]), float(row[-4]), float(row[-3])
         assert 0 < wall < 60 and 0 < ratio < 50 and 10 < rss < 1000
     assert rows["upsert", "new"][-3] == "2,000"  # written (then the note: rows/s)

@@ -43,7 +43,7 @@ async def test_crawl_equals_truth_and_second_crawl_writes_nothing(database_url: 
         assert (s1.jobs, s1.inserted, s1.updated) == (len(truth), len(truth), 0)
         await assert_table_equals_truth(database_url, REGION, truth)
 
-        second = await run_cli("crawl", env=env)
+        second = await run_cli("crawl", "--full", env=env)  # every page again (incremental: see its tests)
         assert second.code == 0, second.stderr
         s2 = summary_of(second.stdout)
         assert (s2.status, s2.jobs, s2.inserted, s2.updated) == ("ok", len(truth), 0, 0)

@@ -63,13 +63,13 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     assert [(row["id"], row["throttled"]) for row in answers[9]] == [(crashed, 0), (run_id, 0)]
     assert answers[10] == []  # no rate learned yet
     # The Reporting section's queries of the views.
-    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[11]) == [
+    assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[15]) == [
         ("ap-southeast-1", 2, 1),
         ("cn-east-3", 2, 1),
     ]
-    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[12]] == [("cn-east-3", 3600.0)]
-    assert [row["tag"] for row in answers[13]] == ["v4"]
-    assert [(r["status"], r["last_ok_at"]) for r in answers[14]] == [("running", None)]
+    assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[16]] == [("cn-east-3", 3600.0)]
+    assert [row["tag"] for row in answers[17]] == ["v4"]
+    assert [(r["status"], r["last_ok_at"]) for r in answers[18]] == [("running", None)]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:

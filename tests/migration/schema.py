@@ -29,7 +29,7 @@ QUERIES = (
                regexp_replace(definition, '\\m\\w+\\.(?=\\w)', '', 'g'), '\\s+', ' ', 'g')))
     FROM pg_views WHERE schemaname = 'public'
     """,
-    # Triggers (the reporting rollup's) as CREATE TRIGGER statements.
+    # Triggers (the reporting rollup's, the status history's) as CREATE TRIGGER statements.
     """
     SELECT format('trigger %s', pg_get_triggerdef(t.oid))
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid

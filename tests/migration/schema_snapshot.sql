@@ -14,13 +14,19 @@ column crawl_repo_issues.recorded_at timestamp with time zone not null default n
 column crawl_repo_issues.region text not null
 column crawl_repo_issues.repo_name text not null
 column crawl_repo_issues.run_id bigint not null
+column crawl_repositories.high_water_created_at timestamp with time zone
+column crawl_repositories.high_water_id bigint
 column crawl_repositories.jobs_seen bigint not null default 0
 column crawl_repositories.last_crawled_at timestamp with time zone not null default now()
+column crawl_repositories.last_full_at timestamp with time zone
 column crawl_repositories.last_run_id bigint not null
 column crawl_repositories.last_status text not null
+column crawl_repositories.last_success_at timestamp with time zone
 column crawl_repositories.last_total bigint
 column crawl_repositories.max_job_id bigint
 column crawl_repositories.namespace text not null
+column crawl_repositories.oldest_open_created_at timestamp with time zone
+column crawl_repositories.open_jobs integer not null default 0
 column crawl_repositories.region text not null
 column crawl_repositories.repo_name text not null
 column crawl_run_health.duration interval
@@ -47,6 +53,7 @@ column crawl_runs.heartbeat_at timestamp with time zone default now()
 column crawl_runs.id bigint not null default nextval('crawl_runs_id_seq'::regclass)
 column crawl_runs.id_conflicts bigint not null default 0
 column crawl_runs.inserted bigint not null default 0
+column crawl_runs.jobs_gone bigint not null default 0
 column crawl_runs.jobs_seen bigint not null default 0
 column crawl_runs.pages bigint not null default 0
 column crawl_runs.rate_learned double precision
@@ -54,9 +61,14 @@ column crawl_runs.rate_reached double precision
 column crawl_runs.rejected bigint not null default 0
 column crawl_runs.repos_failed bigint not null default 0
 column crawl_runs.repos_flagged bigint not null default 0
+column crawl_runs.repos_full bigint not null default 0
 column crawl_runs.repos_gone bigint not null default 0
+column crawl_runs.repos_incremental bigint not null default 0
+column crawl_runs.repos_left bigint not null default 0
 column crawl_runs.repos_ok bigint not null default 0
+column crawl_runs.repos_reread bigint not null default 0
 column crawl_runs.requests bigint not null default 0
+column crawl_runs.requests_saved bigint not null default 0
 column crawl_runs.settings jsonb
 column crawl_runs.sources _text not null default '{}'::text[]
 column crawl_runs.started_at timestamp with time zone not null default now()
@@ -76,6 +88,14 @@ column sync_failure_rate_daily.failed numeric
 column sync_failure_rate_daily.failure_rate numeric
 column sync_failure_rate_daily.jobs numeric
 column sync_failure_rate_daily.remote_region_id text collate C
+column sync_job_changes.id bigint not null default nextval('sync_job_changes_id_seq'::regclass)
+column sync_job_changes.job_id bigint not null
+column sync_job_changes.job_updated_at timestamp with time zone
+column sync_job_changes.new_status text
+column sync_job_changes.observed_at timestamp with time zone not null default now()
+column sync_job_changes.old_status text
+column sync_job_changes.region text not null
+column sync_job_changes.run_id bigint not null
 column sync_job_conflicts.first_run_id bigint not null
 column sync_job_conflicts.first_seen_at timestamp with time zone not null default now()
 column sync_job_conflicts.id bigint not null
@@ -116,6 +136,7 @@ column sync_jobs.domain_id text
 column sync_jobs.domain_name text
 column sync_jobs.extra jsonb
 column sync_jobs.first_seen_at timestamp with time zone not null default now()
+column sync_jobs.gone_upstream_at timestamp with time zone
 column sync_jobs.id bigint not null
 column sync_jobs.last_run_id bigint not null
 column sync_jobs.last_seen_at timestamp with time zone not null default now()
@@ -149,6 +170,7 @@ comment crawl_rates Requests/second API Gateway granted per source (lock key) an
 comment crawl_repositories Per-repository crawl state, rewritten once per run
 comment crawl_runs One row per crawl run with its counters (settings: non-secret summary)
 comment crawl_runs.heartbeat_at When the run last wrote its counters; a stale one while running means the process died
+comment sync_job_changes One row per observed change of a job's status (a job first seen is not a change)
 comment sync_job_conflicts Records whose id is stored under another repository (the stored row is kept); record is the conflicting observation
 comment sync_job_daily Jobs per UTC day of creation, region, target region and status; kept by triggers on sync_jobs (rebuild_sync_job_daily() recomputes it)
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
@@ -157,6 +179,7 @@ comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garba
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
 comment sync_jobs.extra The record's undocumented fields (NULL: it had none)
 comment sync_jobs.first_seen_at When the row was first inserted
+comment sync_jobs.gone_upstream_at When a full crawl of its repository no longer listed the job (NULL: still listed)
 comment sync_jobs.last_run_id crawl_runs.id of the run that last inserted or changed this row (unchanged re-observations do not touch it)
 comment sync_jobs.last_seen_at When a run last inserted or changed this row. Unchanged re-observations do not rewrite the row, so this is NOT the last time the job was seen by a crawl
 constraint alembic_version alembic_version_pkc PRIMARY KEY (version_num)
@@ -171,6 +194,8 @@ constraint crawl_repositories crawl_repositories_last_status_check CHECK ((last_
 constraint crawl_repositories crawl_repositories_pkey PRIMARY KEY (region, namespace, repo_name)
 constraint crawl_runs crawl_runs_pkey PRIMARY KEY (id)
 constraint crawl_runs crawl_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'ok'::text, 'partial'::text, 'failed'::text, 'interrupted'::text])))
+constraint sync_job_changes sync_job_changes_pkey PRIMARY KEY (id)
+constraint sync_job_changes sync_job_changes_run_id_fkey FOREIGN KEY (run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_job_conflicts sync_job_conflicts_first_run_id_fkey FOREIGN KEY (first_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_job_conflicts sync_job_conflicts_last_run_id_fkey FOREIGN KEY (last_run_id) REFERENCES crawl_runs(id) ON DELETE CASCADE
 constraint sync_job_conflicts sync_job_conflicts_pkey PRIMARY KEY (region, id, namespace, repo_name)
@@ -188,6 +213,7 @@ function CREATE OR REPLACE FUNCTION public.sync_job_daily_deleted() RETURNS trig
 function CREATE OR REPLACE FUNCTION public.sync_job_daily_inserted() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((new_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM new_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
 function CREATE OR REPLACE FUNCTION public.sync_job_daily_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN TRUNCATE sync_job_daily; RETURN NULL; END $function$ 
 function CREATE OR REPLACE FUNCTION public.sync_job_daily_updated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'public', 'pg_temp' AS $function$ BEGIN INSERT INTO sync_job_daily AS d (day, region, remote_region_id, status, jobs) SELECT day, region, remote_region_id, status, sum(jobs) FROM (SELECT ((new_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, count(*) AS jobs FROM new_rows GROUP BY 1, 2, 3, 4 UNION ALL SELECT ((old_rows.created_at AT TIME ZONE 'UTC')::date) AS day, region, remote_region_id, status, -count(*) AS jobs FROM old_rows GROUP BY 1, 2, 3, 4) AS delta GROUP BY day, region, remote_region_id, status HAVING sum(jobs) <> 0 ORDER BY day, region, remote_region_id, status ON CONFLICT ON CONSTRAINT sync_job_daily_key DO UPDATE SET jobs = d.jobs + EXCLUDED.jobs ; RETURN NULL; END $function$ 
+function CREATE OR REPLACE FUNCTION public.sync_jobs_record_status_change() RETURNS trigger LANGUAGE plpgsql AS $function$ BEGIN INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, run_id) VALUES (NEW.region, NEW.id, OLD.status, NEW.status, NEW.updated_at, NEW.last_run_id); RETURN NULL; END $function$ 
 grant alembic_version to swr_etl_reader: SELECT
 grant alembic_version to swr_etl_writer: SELECT
 grant crawl_rates to swr_etl_reader: SELECT
@@ -210,6 +236,9 @@ grant sync_duration_daily to swr_etl_reader: SELECT
 grant sync_duration_daily to swr_etl_writer: SELECT
 grant sync_failure_rate_daily to swr_etl_reader: SELECT
 grant sync_failure_rate_daily to swr_etl_writer: SELECT
+grant sync_job_changes to swr_etl_reader: SELECT
+grant sync_job_changes to swr_etl_writer: INSERT, SELECT, UPDATE
+grant sync_job_changes_id_seq to swr_etl_writer: USAGE
 grant sync_job_conflicts to swr_etl_reader: SELECT
 grant sync_job_conflicts to swr_etl_writer: INSERT, SELECT, UPDATE
 grant sync_job_daily to swr_etl_reader: SELECT
@@ -226,16 +255,19 @@ grant sync_jobs_daily to swr_etl_writer: SELECT
 grant sync_jobs_stuck to swr_etl_reader: SELECT
 grant sync_jobs_stuck to swr_etl_writer: SELECT
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
+index CREATE INDEX sync_job_changes_job_idx ON public.sync_job_changes USING btree (region, job_id, observed_at)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
 index CREATE INDEX sync_jobs_active_moved_idx ON public.sync_jobs USING btree (COALESCE(updated_at, created_at)) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
 index CREATE INDEX sync_jobs_created_at_idx ON public.sync_jobs USING btree (created_at)
 index CREATE INDEX sync_jobs_failed_region_created_idx ON public.sync_jobs USING btree (remote_region_id, created_at) WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))
+index CREATE INDEX sync_jobs_gone_idx ON public.sync_jobs USING btree (region, id) WHERE (gone_upstream_at IS NOT NULL)
 index CREATE INDEX sync_jobs_repo_created_idx ON public.sync_jobs USING btree (namespace, repo_name, created_at)
 index CREATE UNIQUE INDEX alembic_version_pkc ON public.alembic_version USING btree (version_num)
 index CREATE UNIQUE INDEX crawl_rates_pkey ON public.crawl_rates USING btree (source, api)
 index CREATE UNIQUE INDEX crawl_repo_issues_pkey ON public.crawl_repo_issues USING btree (id)
 index CREATE UNIQUE INDEX crawl_repositories_pkey ON public.crawl_repositories USING btree (region, namespace, repo_name)
 index CREATE UNIQUE INDEX crawl_runs_pkey ON public.crawl_runs USING btree (id)
+index CREATE UNIQUE INDEX sync_job_changes_pkey ON public.sync_job_changes USING btree (id)
 index CREATE UNIQUE INDEX sync_job_conflicts_pkey ON public.sync_job_conflicts USING btree (region, id, namespace, repo_name)
 index CREATE UNIQUE INDEX sync_job_daily_key ON public.sync_job_daily USING btree (day, region, remote_region_id, status) NULLS NOT DISTINCT
 index CREATE UNIQUE INDEX sync_job_rejects_pkey ON public.sync_job_rejects USING btree (id)
@@ -245,9 +277,10 @@ trigger CREATE TRIGGER sync_job_daily_delete AFTER DELETE ON public.sync_jobs RE
 trigger CREATE TRIGGER sync_job_daily_insert AFTER INSERT ON public.sync_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_inserted()
 trigger CREATE TRIGGER sync_job_daily_truncate AFTER TRUNCATE ON public.sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_truncated()
 trigger CREATE TRIGGER sync_job_daily_update AFTER UPDATE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_updated()
-view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings, id_conflicts FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
+trigger CREATE TRIGGER sync_jobs_status_change AFTER UPDATE OF status ON public.sync_jobs FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION sync_jobs_record_status_change()
+view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings, id_conflicts, repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
 view sync_duration_daily SELECT day, remote_region_id, jobs, p50_seconds, p95_seconds, max_seconds FROM (( SELECT DISTINCT day FROM sync_job_daily WHERE ((status = 'success'::text) AND (jobs > 0))) d CROSS JOIN LATERAL ( SELECT remote_region_id, count(*) AS jobs, percentile_cont((5)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p50_seconds, percentile_cont((95)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p95_seconds, max(EXTRACT(epoch FROM (updated_at - created_at))) AS max_seconds FROM sync_jobs j WHERE ((status = 'success'::text) AND (created_at >= ((day)::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (created_at < (((day + 1))::timestamp without time zone AT TIME ZONE 'UTC'::text))) GROUP BY remote_region_id) p);
 view sync_failure_rate_daily SELECT day, remote_region_id, sum(jobs) AS jobs, COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) AS failed, round((COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) / NULLIF(sum(jobs), (0)::numeric)), 4) AS failure_rate FROM sync_job_daily WHERE (jobs > 0) GROUP BY day, remote_region_id;
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
 view sync_jobs_daily SELECT day, region, remote_region_id, status, jobs FROM sync_job_daily WHERE (jobs > 0);
-view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - COALESCE(updated_at, created_at)) AS stuck_for FROM sync_jobs WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]));
+view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - COALESCE(updated_at, created_at)) AS stuck_for FROM sync_jobs WHERE ((status = ANY (ARRAY['waiting'::text, 'running'::text])) AND (gone_upstream_at IS NULL));

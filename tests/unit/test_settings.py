@@ -97,6 +97,25 @@ def test_environment_variables_operators_set() -> None:
     assert load_settings(env=env).database.url == Secret("postgresql://primary/db")
 
 
+def test_incremental_and_deadline_settings(tmp_path: Path) -> None:
+    defaults = load_settings(env=BASE_ENV)
+    assert (defaults.full, defaults.full_every, defaults.max_duration) == (False, None, None)
+    assert defaults.open_job_horizon == 86400.0
+    config = tmp_path / "c.toml"
+    config.write_text("[run]\nfull_every = 3600\nopen_job_horizon = 7200\nmax_duration = 600\n")
+    from_file = load_settings(config_path=str(config), env=BASE_ENV)
+    assert (from_file.full_every, from_file.open_job_horizon, from_file.max_duration) == (
+        3600.0,
+        7200.0,
+        600.0,
+    )
+    env = {**BASE_ENV, "SWR_ETL_FULL": "yes", "SWR_ETL_FULL_EVERY": "86400", "SWR_ETL_MAX_DURATION": "50"}
+    from_env = load_settings(env=env)
+    assert (from_env.full, from_env.full_every, from_env.max_duration) == (True, 86400.0, 50.0)
+    flags = load_settings(env=env, overrides={"max_duration": "20", "full": False})
+    assert (flags.full, flags.max_duration) == (False, 20.0)
+
+
 def test_unrecognized_variables_are_named_with_a_guess_never_with_their_value() -> None:
     env = {
         **BASE_ENV,
@@ -256,6 +275,16 @@ def test_several_sources_in_one_file(tmp_path: Path) -> None:
         ({"SWR_ETL_ENDPOINT": "http://x:1", "SWR_ETL_AK": "AK"}, "needs both SWR_ETL_AK and SWR_ETL_SK"),
         ({**BASE_ENV, "SWR_ETL_LOG_LEVEL": "loud"}, "run.log_level (SWR_ETL_LOG_LEVEL) must be one of"),
         ({**BASE_ENV, "SWR_ETL_CONFIG": "/nonexistent.toml"}, "config file not found"),
+        (
+            {**BASE_ENV, "SWR_ETL_MAX_DURATION": "0"},
+            "run.max_duration (SWR_ETL_MAX_DURATION) must be a positive",
+        ),
+        ({**BASE_ENV, "SWR_ETL_FULL_EVERY": "daily"}, "run.full_every (SWR_ETL_FULL_EVERY) must be a number"),
+        ({**BASE_ENV, "SWR_ETL_FULL": "maybe"}, "run.full (SWR_ETL_FULL) must be true or false"),
+        (
+            {**BASE_ENV, "SWR_ETL_OPEN_JOB_HORIZON": "-1"},
+            "run.open_job_horizon (SWR_ETL_OPEN_JOB_HORIZON) must be",
+        ),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:

@@ -50,8 +50,9 @@ class MemoryStore:
     async def record_rejects(self, *args: Any) -> None:
         raise AssertionError("no rejects in these tests")
 
-    async def record_repo_results(self, run_id: int, outcomes: Sequence[RepoOutcome]) -> None:
+    async def record_repo_results(self, run_id: int, outcomes: Sequence[RepoOutcome]) -> int:
         self.events.append(("outcomes", [o.repo.name for o in outcomes]))
+        return 0
 
 
 def settings(writers: int = 2) -> DatabaseSettings:
