@@ -91,6 +91,13 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "LOG_LEVEL": ("run", "log_level"),
     "LOG_FORMAT": ("run", "log_format"),
     "DATA_DIR": ("run", "data_dir"),
+    "PROGRESS_INTERVAL": ("monitoring", "progress_interval"),
+    "HEARTBEAT_INTERVAL": ("monitoring", "heartbeat_interval"),
+    "PUSHGATEWAY_URL": ("monitoring", "pushgateway_url"),
+    "PUSHGATEWAY_TIMEOUT": ("monitoring", "pushgateway_timeout"),
+    # Secrets as files (Kubernetes Secret volumes): the file's content, less one trailing newline.
+    "DATABASE_URL_FILE": ("database", "url_file"),
+    **{f"{key.upper()}_FILE": ("source", f"{key}_file") for key in CREDENTIAL_KEYS},
     "FULL": ("run", "full"),
     "FULL_EVERY": ("run", "full_every"),
     "OPEN_JOB_HORIZON": ("run", "open_job_horizon"),
@@ -374,6 +381,12 @@ def _validate(settings: Settings) -> None:
             "database.connect_timeout/write_attempts invalid",
         ),
         (settings.grace_period > 0, _label("run.grace_period") + " must be positive"),
+        *_monitoring_checks(settings.monitoring),
+        (
+            min(db.statement_timeout, db.keepalive_idle, db.keepalive_interval, db.lock_check_interval) > 0
+            and db.keepalive_count >= 1,
+            "database.statement_timeout, keepalive_* and lock_check_interval must be positive",
+        ),
         (settings.open_job_horizon > 0, _label("run.open_job_horizon") + " must be positive"),
     ]
     for ok, message in checks:
