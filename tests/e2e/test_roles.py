@@ -78,7 +78,7 @@ async def test_crawl_as_a_writer_and_report_as_a_reader_with_secrets_in_files(
         truth = sim.ground_truth()
         await assert_table_equals_truth(deployment.admin, REGION, truth)
         # A re-crawl merges through the session temp table (TEMPORARY granted, PUBLIC's revoked).
-        second = await run_cli("crawl", env=env)
+        second = await run_cli("crawl", env={**env, "SWR_ETL_FULL": "1"})
         assert second.code == 0, second.stderr
         assert (summary_of(second.stdout).inserted, summary_of(second.stdout).jobs) == (0, len(truth))
 
