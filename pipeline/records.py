@@ -102,7 +102,8 @@ def utc_timestamp(value: object) -> datetime | None:
     if type(value) is not str:
         return None
     # The common shape (UTC 'Z', at most microseconds) by position, cheaper than the regex: separators in
-    # place and ASCII only, datetime.fromisoformat then insists on digits everywhere else.
+    # place, ASCII digits everywhere else (datetime.fromisoformat alone is lenient: it read
+    # '2020-03-12T08:11:Z\x00Z' as 08:11:00).
     n = len(value)
     if (
         (n == 20 or (22 <= n <= 27 and value[19] == "."))
@@ -111,6 +112,8 @@ def utc_timestamp(value: object) -> datetime | None:
         and value[4] == value[7] == "-"
         and value[13] == value[16] == ":"
         and value.isascii()
+        and (value[:4] + value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:19]).isdigit()
+        and (n == 20 or value[20:-1].isdigit())
     ):
         try:
             return datetime.fromisoformat(value)

@@ -327,3 +327,11 @@ def test_random_sparse_pages_with_undocumented_fields_agree(
     except TypeError:  # integers beyond 64 bits: not JSON orjson writes
         return
     _page_agrees(body)
+
+
+@pytest.mark.parametrize(
+    "value", ["2020-03-12T08:11:Z\x00Z", "2020-03-12T08:1a:00Z", "2020-03-12T08:11:00.1aZ"]
+)
+def test_the_common_shape_with_a_non_digit_is_no_timestamp(value: str) -> None:
+    """fromisoformat alone reads some of these (found by the property test above): the shape check refuses."""
+    assert utc_timestamp(value) is None and parse_rfc3339(value) is None
