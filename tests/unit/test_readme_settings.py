@@ -29,9 +29,9 @@ FLAG_KEYS = ["database_url", "log_level", "log_format", "full", *SOURCE_FLAGS, *
 
 
 def configuration_table() -> dict[str, dict[str, str]]:
-    """The first table under `### Configuration`: setting name → its cells by column."""
+    """The first table under `## Configuration`: setting name → its cells by column."""
     text = (ROOT / "README.md").read_text()
-    section = text.split("\n### Configuration\n", 1)[1]
+    section = text.split("\n## Configuration\n", 1)[1]
     lines = [line for line in section.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header == COLUMNS
