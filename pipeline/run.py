@@ -123,11 +123,6 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
     }
 
 
-def lock_key(sources: tuple[SourceSettings, ...]) -> str:
-    """The advisory-lock name of this set of sources (the same configuration cannot run twice at once)."""
-    return "|".join(sorted(s.lock_key for s in sources))
-
-
 async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     """Crawl every configured source into the database; never raises for a repository's failure."""
     assert settings.database.url is not None
@@ -143,7 +138,8 @@ async def run_crawl(settings: Settings, stop: StopRequest) -> RunOutcome:
     )
     try:
         await store.ensure_at_head(migrate.head_revision())
-        if not await store.try_lock(lock_key(settings.sources)):
+        # One lock per source: a crawl of A and one of A and B never run at the same time.
+        if not await store.try_lock(*(source.lock_key for source in settings.sources)):
             raise CrawlLocked("another crawl of the same source is running against this database")
         try:
             return await _run_locked(settings, store, stop)

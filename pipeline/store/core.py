@@ -145,11 +145,12 @@ class Store:
                 " run `swr-etl migrate`"
             )
 
-    async def try_lock(self, key: str) -> bool:
-        """Take the advisory lock for ``key`` on a dedicated connection; False if someone else holds it."""
+    async def try_lock(self, *keys: str) -> bool:
+        """Take the advisory lock of every key (one per source) on a dedicated connection; False, holding
+        none, if another session holds any of them."""
         if self._lock is not None:
             raise errors.DatabaseError("this store already holds an advisory lock")
-        lock = CrawlLock(self._dsn, lock_id(key), self._session, self._timeout)
+        lock = CrawlLock(self._dsn, [lock_id(key) for key in keys], self._session, self._timeout)
         if not await lock.acquire():
             return False
         self._lock = lock

@@ -38,30 +38,33 @@ def _halves(ident: int) -> tuple[int, int]:
 
 
 class CrawlLock:
-    """One advisory lock, on its own connection; `check` keeps it or stops the run."""
+    """One advisory lock per source of the run, all on one connection of their own; `check` keeps them or
+    stops the run. Per source, not per set of sources: a crawl of A and one of A and B never overlap."""
 
-    def __init__(self, dsn: str, ident: int, session: SessionOptions, timeout: float) -> None:
-        self._dsn, self._ident, self._session, self._timeout = dsn, ident, session, timeout
+    def __init__(self, dsn: str, idents: Sequence[int], session: SessionOptions, timeout: float) -> None:
+        if not idents:
+            raise ValueError("a crawl lock needs at least one key")
+        self._dsn, self._session, self._timeout = dsn, session, timeout
+        self._idents = sorted(set(idents))
         self._conn: Connection[asyncpg.Record] | None = None
         self._verified_at: datetime | None = None  # the server's clock when the lock was last seen held
         self._unreachable = 0
 
     def __repr__(self) -> str:
-        return f"CrawlLock({redact_dsn(self._dsn)}, {self._ident})"
+        return f"CrawlLock({redact_dsn(self._dsn)}, {self._idents})"
 
     async def acquire(self) -> bool:
-        """Take the lock without waiting; False when another session holds it."""
+        """Take every key's lock without waiting; False (none kept) when another session holds one."""
         with wrap_exceptions(self._dsn, "taking the crawl lock"):
             conn = await self._connect()
             try:
-                locked = bool(await conn.fetchval(q.TRY_LOCK, self._ident, timeout=self._timeout))
-                if locked:
+                if await self._lock_all(conn):
                     self._conn, self._verified_at = conn, await self._held_since(conn)
                     return True
             except BaseException:
                 conn.terminate()
                 raise
-        await self._close(conn)
+        await self._close(conn)  # its session locks go with it
         return False
 
     async def release(self) -> None:
@@ -71,7 +74,8 @@ class CrawlLock:
             return
         try:
             with wrap_exceptions(self._dsn, "releasing the crawl lock"):
-                await conn.fetchval(q.UNLOCK, self._ident, timeout=self._timeout)
+                for ident in self._idents:
+                    await conn.fetchval(q.UNLOCK, ident, timeout=self._timeout)
         finally:
             await self._close(conn)
 
@@ -110,7 +114,7 @@ class CrawlLock:
         with wrap_exceptions(self._dsn, "taking the crawl lock back"):
             conn = await self._connect()
             try:
-                if not await conn.fetchval(q.TRY_LOCK, self._ident, timeout=self._timeout):
+                if not await self._lock_all(conn):
                     raise errors.CrawlLockLost(
                         "the crawl lock was lost and another crawl of the same source holds it now: "
                         "this run stops"
@@ -130,9 +134,17 @@ class CrawlLock:
         self._conn = conn
         log.warning("crawl_lock_reacquired")
 
+    async def _lock_all(self, conn: Connection[asyncpg.Record]) -> bool:
+        """Try every key's lock on `conn` (the caller closes it when this says False)."""
+        for ident in self._idents:
+            if not await conn.fetchval(q.TRY_LOCK, ident, timeout=self._timeout):
+                return False
+        return True
+
     async def _held_since(self, conn: Connection[asyncpg.Record]) -> datetime:
-        """The server's clock now, if this session holds the lock; _NotHeld otherwise."""
-        row = await conn.fetchrow(q.LOCK_HELD, *_halves(self._ident), timeout=self._timeout)
+        """The server's clock now, if this session holds every key's lock; _NotHeld otherwise."""
+        classids, objids = zip(*map(_halves, self._idents), strict=True)
+        row = await conn.fetchrow(q.LOCK_HELD, list(classids), list(objids), timeout=self._timeout)
         if row is None or not row["held"]:
             raise _NotHeld("the lock's session no longer holds it")
         checked_at: datetime = row["checked_at"]

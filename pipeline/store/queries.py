@@ -241,14 +241,15 @@ WITH unlisted AS (
 SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM back) AS back
 """
 
-# Whether this session still holds the advisory lock (a bigint key shows as classid = its high half, objid
-# = its low half, objsubid = 1), with the server's clock at the check.
+# Whether this session still holds every advisory lock of $1/$2 (a bigint key shows as classid = its high
+# half, objid = its low half, objsubid = 1), with the server's clock at the check.
 LOCK_HELD = """
-SELECT clock_timestamp() AS checked_at, EXISTS (
-    SELECT 1 FROM pg_locks
-    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-      AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1
-) AS held
+SELECT clock_timestamp() AS checked_at, (
+    SELECT count(*) FROM pg_locks l
+    JOIN unnest($1::bigint[], $2::bigint[]) AS k(classid, objid)
+      ON l.classid = k.classid::oid AND l.objid = k.objid::oid
+    WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
+) = cardinality($1::bigint[]) AS held
 """
 
 # The first run other than $3 sharing a source with $2 that started after $1 (while the lock was lost).

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import asyncpg
 
-from pipeline.simulator import running_simulator
+from pipeline.simulator import SimulatorConfig, running_simulator
 from pipeline.store import lock_id
-from tests.e2e.helpers import REGION, assert_table_equals_truth, fetch, finish, run_cli, start_cli
+from tests.e2e.helpers import (
+    REGION,
+    assert_table_equals_truth,
+    cli_env,
+    fetch,
+    finish,
+    run_cli,
+    sources_file,
+    start_cli,
+)
 from tests.e2e.resilience import DATASET, crawl_env, wait_for_line
 
 # Pages of 10 at ~100 ms, two in flight: a crawl of ~5 s, long enough for a second crawl to start while
@@ -18,6 +28,7 @@ from tests.e2e.resilience import DATASET, crawl_env, wait_for_line
 SLOW = dataclasses.replace(DATASET, latency_ms=100.0)
 SECOND = {"SWR_ETL_CONCURRENCY": "16"}
 LOCK_APP = "swr-etl crawl lock"
+TOKEN = SimulatorConfig().token
 
 
 async def lock_backend(database_url: str, other_than: int | None = None) -> int:
@@ -114,3 +125,22 @@ async def test_a_lock_taken_over_mid_run_stops_the_crawl_at_the_next_check(datab
     assert "another crawl of the same source holds it now" in result.stdout
     assert requests < pages / 2  # stopped at the next check, long before the end of the crawl
     assert (await runs(database_url))[0][1] == "failed"
+
+
+async def test_a_crawl_of_one_source_waits_for_no_crawl_that_includes_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Locks are per source: while a crawl of two sources runs, a crawl of one of them exits 75 at once."""
+    async with running_simulator(SLOW) as sim1, running_simulator(SLOW) as sim2:
+        both = sources_file(
+            tmp_path / "both.toml", (sim1.url, "region-one", TOKEN), (sim2.url, "region-two", TOKEN)
+        )
+        env = cli_env(database_url, {"SWR_ETL_CONCURRENCY": "2", "SWR_ETL_PAGE_SIZE": "10"})
+        first = await start_cli("crawl", "--config", str(both), env=env)
+        await wait_for_line(first.stderr, '"run_started"')
+        one = sources_file(tmp_path / "one.toml", (sim2.url, "region-two", TOKEN))
+        second = await run_cli("crawl", "--config", str(one), env=env)
+        first_result = await finish(first)
+    assert second.code == 75, second.stderr
+    assert first_result.code == 0, first_result.stderr
+    assert [status for _, status, _ in await runs(database_url)] == ["ok"]  # the second never opened a run

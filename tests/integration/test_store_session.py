@@ -219,3 +219,35 @@ async def test_migrations_name_their_session_without_a_statement_timeout(empty_d
     assert settings["application_name"] == "swr-etl migrate"
     assert "statement_timeout" not in settings  # a migration may rewrite a large table
     await migrate.upgrade_to_head_async(empty_database_url)  # env.py hands them to PostgreSQL
+
+
+async def test_the_lock_is_per_source_so_overlapping_sets_never_run_together(
+    database_url: str, store: Store
+) -> None:
+    both = await Store.connect(database_url, session=CRAWL)
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await both.try_lock("crawl:a", "crawl:b")
+        assert not await store.try_lock("crawl:b")  # a crawl of b alone overlaps a crawl of a and b
+        assert not await store.try_lock("crawl:c", "crawl:a")  # refused: and keeps none (c stays free)
+        assert await store.try_lock("crawl:c")
+        await store.unlock()
+
+        # A lost lock connection: every source's lock is taken back, and the checks see them all held.
+        run = await both.start_run(["a", "b"], {})
+        (pid,) = (await backends(admin))["swr-etl crawl lock"]
+        await terminate(admin, pid)
+        await both.check_lock(run, ["a", "b"])
+        assert not await store.try_lock("crawl:a") and not await store.try_lock("crawl:b")
+        held = await admin.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        assert held == 2
+
+        # One of them taken by another crawl while the connection was down: this run stops.
+        (pid,) = (await backends(admin))["swr-etl crawl lock"]
+        await terminate(admin, pid)
+        assert await store.try_lock("crawl:b")
+        with pytest.raises(errors.CrawlLockLost):
+            await both.check_lock(run, ["a", "b"])
+    finally:
+        await admin.close()
+        await both.close()
