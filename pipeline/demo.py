@@ -11,9 +11,6 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 from pipeline import migrate
 from pipeline.embedded_db import EmbeddedPostgres, postgres_bin_path
@@ -24,6 +21,7 @@ from pipeline.run import StopRequest, run_crawl
 from pipeline.settings import Secret, Settings, SourceSettings
 from pipeline.simulator.config import SimulatorConfig, anchor_us
 from pipeline.simulator.server import running_simulator
+from pipeline.store import ensure_database
 
 log = get_logger(__name__)
 DEMO_DATABASE = "swr_etl_demo"
@@ -49,18 +47,6 @@ def demo_anchor(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(anchor + "\n", encoding="utf-8")
     return anchor
-
-
-async def ensure_database(server_dsn: str, name: str) -> str:
-    """Create database `name` on the server when missing; return its DSN."""
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    parts = urlsplit(server_dsn)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 async def run_demo(settings: Settings, args: argparse.Namespace, stop: StopRequest) -> int:

@@ -6,7 +6,7 @@ than the oldest job still open (waiting/running) inside the open-job horizon: ev
 been created or changed since. Open jobs older than the horizon are stuck; only full crawls refresh them.
 Then the total must have grown by exactly the number of new jobs found; anything else (deletions,
 retention, reordering, an ignored ``order``) means the repository is re-read in full. The API's default
-order, and whether ``order::desc`` is honoured, are undocumented (swr-api.md), hence the checks.
+order, and whether ``order::desc`` is honoured, are undocumented (docs/swr-api.md), hence the checks.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sans-I/O SWR API: paths, queries and decoding of (status, headers, body) into data or errors.
 
 Nothing here awaits or touches the network; the aiohttp adapter sends what these functions build and hands
-the answer back to the ``decode_*`` functions. API facts: docs/swr-api.md (shared).
+the answer back to the ``decode_*`` functions. API facts: docs/swr-api.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The database layer: the only code that talks SQL (``from pipeline.store import Store``)."""
 
-from pipeline.store.core import Store, lock_id
+from pipeline.store.core import Store, ensure_database, lock_id
 from pipeline.store.merge import merge_rounds
 from pipeline.store.models import (
     DailyCount,
@@ -28,6 +28,7 @@ __all__ = [
     "Store",
     "StuckJob",
     "UpsertResult",
+    "ensure_database",
     "lock_id",
     "merge_rounds",
     "redact_dsn",

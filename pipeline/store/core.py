@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, NoReturn, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -53,6 +54,19 @@ async def current_revision(conn: asyncpg.Connection[asyncpg.Record] | PoolConnec
         return None
     value = await conn.fetchval(q.CURRENT_REVISION)
     return None if value is None else str(value)
+
+
+async def ensure_database(server_dsn: str, name: str) -> str:
+    """Create database `name` on the server when missing (the demo's own); return its DSN."""
+    with wrap_exceptions(server_dsn, f"creating database {name}"):
+        conn = await asyncpg.connect(server_dsn)
+        try:
+            if not await conn.fetchval(q.DATABASE_EXISTS, name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+    parts = urlsplit(server_dsn)
+    return urlunsplit(parts._replace(path="/" + name))
 
 
 async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:

@@ -94,6 +94,9 @@ REVISION_TABLE_EXISTS = "SELECT to_regclass('alembic_version') IS NOT NULL"
 # The migration the database is at.
 CURRENT_REVISION = "SELECT version_num FROM alembic_version LIMIT 1"
 
+# Whether a database of that name exists on the server (the demo creates its own once).
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
+
 # Take a session-level advisory lock without waiting.
 TRY_LOCK = "SELECT pg_try_advisory_lock($1::bigint)"
 
