@@ -13,17 +13,9 @@ import pytest
 
 @pytest.mark.slow
 async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
-    # Its own prefix: benchmarks run beside this test (another checkout's) create and drop theirs meanwhile.
-    prefix = f"swr_etl_bench_{secrets.token_hex(4)}_"
     args = ["--workload", "tiny", "--latency-ms", "1", "--concurrency", "8", "--upsert-jobs", "2000"]
     args += ["--history-jobs", "3000", "--history-years", "0.5"]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.run", *args, "--database-url", pg_server_dsn,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SWR_ETL_BENCH_DB_PREFIX": prefix},
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 180)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    out, prefix = await _run_bench("bench.run", args, pg_server_dsn)
     rows = {
         (cells[0], " ".join(cells[1:3]) if cells[1] == "crawl" else cells[1]): cells
         for cells in (line.split() for line in out.decode().splitlines()[1:])
@@ -52,6 +44,22 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
     assert await _bench_databases(pg_server_dsn, prefix) == set()  # its scratch databases are dropped
 
 
+async def _run_bench(module: str, args: list[str], dsn: str) -> tuple[bytes, str]:
+    """Run a benchmark module (exit 0 asserted); its stdout and the prefix of its scratch databases.
+
+    Its own prefix: benchmarks run beside this test (another checkout's) create and drop theirs meanwhile.
+    """
+    prefix = f"swr_etl_bench_{secrets.token_hex(4)}_"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, "--database-url", dsn,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SWR_ETL_BENCH_DB_PREFIX": prefix},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return out, prefix
+
+
 async def _bench_databases(dsn: str, prefix: str) -> set[str]:
     import asyncpg  # noqa: PLC0415
 
@@ -65,15 +73,8 @@ async def _bench_databases(dsn: str, prefix: str) -> set[str]:
 
 @pytest.mark.slow
 async def test_bench_pacing_prints_a_sane_table(pg_server_dsn: str) -> None:
-    prefix = f"swr_etl_bench_{secrets.token_hex(4)}_"
     args = ["--rates", "50", "--workload", "tiny", "--page-size", "2", "--latency-ms", "1", "--share", "0.5"]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.pacing", *args, "--database-url", pg_server_dsn,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SWR_ETL_BENCH_DB_PREFIX": prefix},
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 180)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    out, prefix = await _run_bench("bench.pacing", args, pg_server_dsn)
     rows = [line.split() for line in out.decode().splitlines()[1:4]]
     assert [row[:2] for row in rows] == [["50", "crawl"], ["50", "crawl"], ["50", "share"]]
     assert all(row[-1] == "exact" for row in rows)
