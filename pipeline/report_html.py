@@ -217,7 +217,7 @@ def run_table(run: RunSummary) -> str:
     ended = f"ended {_when(run.finished_at)}{took}" if run.finished_at else "still running"
     if run.finished_at is None and run.heartbeat_at is not None:
         ended += f", last heartbeat {_when(run.heartbeat_at)}"
-    share = f" ({run.throttled / run.requests:.1%})" if run.requests else ""
+    share = f", {run.throttled / run.requests:.1%}" if run.requests else ""
     rows = [
         ("when", f"started {_when(run.started_at)}, {ended}"),
         ("repositories", f"{run.repos_ok:,} ok, {run.repos_failed:,} failed, {run.repos_gone:,} gone, "
@@ -225,7 +225,7 @@ def run_table(run: RunSummary) -> str:
         ("modes", f"{run.repos_incremental:,} incremental ({run.repos_reread:,} re-read in full), "
                   f"{run.repos_full:,} full, {run.repos_left:,} left for the next run"),
         ("requests", f"{run.requests:,} sent, {run.requests_saved:,} saved by incremental crawls, "
-                     f"{run.throttled:,} throttled (429){share}"),
+                     f"{run.throttled:,} throttled (429{share})"),
         ("API Gateway rate", f"{_rate(run.rate_reached)} reached, {_rate(run.rate_learned)} learned"),
         ("jobs", f"{run.jobs_seen:,} seen, {run.inserted:,} inserted, {run.updated:,} updated, "
                  f"{run.rejected:,} rejected, {run.id_conflicts:,} id conflicts, "
@@ -238,7 +238,7 @@ def run_table(run: RunSummary) -> str:
 
 
 def _rate(rate: float | None) -> str:
-    return "no rate" if rate is None else f"{rate:.1f} requests/s"
+    return "no rate" if rate is None else f"{rate:,.1f} requests/s"
 
 
 def _status_order(status: str) -> tuple[int, str]:

@@ -123,7 +123,7 @@ def test_the_latest_run_shows_its_429s_rates_and_modes_in_every_form() -> None:
     page = render_html(replace(FULL, latest_run=RUN), stuck_after=timedelta(hours=1), now=UNTIL)
     assert "Latest run 9: ok" in page
     for part in (
-        "800 sent, 2,400 saved by incremental crawls, 12 throttled (429) (1.5%)",
+        "800 sent, 2,400 saved by incremental crawls, 12 throttled (429, 1.5%)",
         "48.2 requests/s reached, 40.0 requests/s learned",
         "163 incremental (5 re-read in full), 20 full, 17 left for the next run",
         "started 2026-03-07 23:50, ended 2026-03-07 23:59 (9.0 min)",
