@@ -46,7 +46,7 @@ async def test_the_html_report_is_self_contained_and_renders_in_chromium(
         "Replication duration",
         "Stuck:",
         "Latest run 2: ok",  # the second crawl of the demo data, with its 429s and modes
-        "throttled (429)",
+        "throttled (429, ",
         "incremental (",
     ):
         assert title in html
