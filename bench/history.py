@@ -7,6 +7,8 @@ The jobs are spread evenly up to now over 50 namespaces, 2,000 repositories and 
 fixed mix of statuses (85% success, 6% failed, 2% timeout, 2% cancel, 5% existed); jobs of the last six
 hours are partly waiting or running, so about five hours of them are stuck. They are written by
 INSERT … SELECT in chunks, through the triggers that keep the rollup, as a backfill by plain SQL would.
+A third of the finished jobs have one status change (running → their status, observed 5 minutes after
+their updated_at), for sync_job_status_durations.
 The URL names the server; a scratch database is created there, migrated, and dropped.
 """
 
@@ -47,6 +49,14 @@ FROM generate_series($1::bigint, $2::bigint) AS i,
          WHEN hash.h < 950 THEN 'cancel' ELSE 'existed' END AS status) AS s
 """
 
+# A third of the finished jobs of ids $1..$2 were seen running by a crawl and changed before the next one.
+CHANGES = """
+INSERT INTO sync_job_changes (region, job_id, old_status, new_status, job_updated_at, observed_at, run_id)
+SELECT region, id, 'running', status, updated_at, updated_at + interval '5 minutes', last_run_id
+FROM sync_jobs WHERE region = 'bench' AND id BETWEEN $1 AND $2 AND id % 3 = 0
+  AND status NOT IN ('waiting', 'running')
+"""
+
 # The views as a reader queries them: whole history where they read the rollup, a week where they read
 # the jobs themselves, what is stuck now, the latest run.
 VIEW_QUERIES = {
@@ -55,6 +65,9 @@ VIEW_QUERIES = {
     "sync_duration_daily (last 7 days)": "SELECT * FROM sync_duration_daily WHERE day > current_date - 7",
     "sync_jobs_stuck (over 1 hour)": "SELECT * FROM sync_jobs_stuck WHERE stuck_for > interval '1 hour'",
     "crawl_run_health": "SELECT * FROM crawl_run_health",
+    "sync_job_status_durations (last 7 days)": (
+        "SELECT * FROM sync_job_status_durations WHERE day > current_date - 7"
+    ),
 }
 
 
@@ -86,10 +99,12 @@ async def generate(dsn: str, jobs: int, years: float, report: Callable[[str], No
         for low in range(1, jobs + 1, CHUNK):
             high = min(low + CHUNK - 1, jobs)
             await conn.execute(GENERATE, low, high, first, step, run_id, timeout=3600)
+            await conn.execute(CHANGES, low, high, timeout=3600)
             report(f"{high:,} of {jobs:,} jobs written ({time.perf_counter() - started:.0f} s)")
         # As autovacuum would after a load: statistics for the planner, a visibility map for index scans.
         await conn.execute("VACUUM ANALYZE sync_jobs", timeout=3600)
         await conn.execute("ANALYZE sync_job_daily")
+        await conn.execute("VACUUM ANALYZE sync_job_changes", timeout=3600)
     finally:
         await conn.close()
     return time.perf_counter() - started

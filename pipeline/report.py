@@ -109,17 +109,27 @@ def all_time_line(report: Report) -> str:
 
 
 def latest_run_line(run: RunSummary) -> str:
-    """The latest run in one line."""
+    """The latest run in one line, in the words of the crawl's summary line."""
+    alive = (
+        f", last heartbeat {_cell(run.heartbeat_at)}" if run.status == "running" and run.heartbeat_at else ""
+    )
     return (
-        f"Latest run {run.id}: {run.status}, started {_cell(run.started_at)}, "
+        f"Latest run {run.id}: {run.status}, started {_cell(run.started_at)}{alive}, "
         f"{run.repos_ok} ok / {run.repos_failed} failed / {run.repos_gone} gone / "
         f"{run.repos_flagged} flagged repositories, {run.jobs_seen} jobs seen, "
         f"{run.inserted} inserted, {run.updated} updated, "
-        f"{run.rejected} rejected; {run.repos_incremental} incremental "
+        f"{run.rejected} rejected, {run.id_conflicts} id conflicts; {run.requests} requests, "
+        f"{run.throttled} throttled (429), {_rate(run.rate_reached)} reached, "
+        f"{_rate(run.rate_learned)} learned; {run.repos_incremental} incremental "
         f"({run.repos_reread} re-read in full), {run.repos_full} full, {run.requests_saved} requests "
         f"saved, {run.repos_left} left for later, {run.jobs_gone} jobs gone upstream"
         + (f" — {run.error}" if run.error else "")
     )
+
+
+def _rate(rate: float | None) -> str:
+    """A rate in requests/second, or "no rate" (the run never reached or learned one)."""
+    return "no rate" if rate is None else f"{rate:.1f} req/s"
 
 
 def _duration(delta: timedelta) -> str:

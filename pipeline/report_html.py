@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
-from pipeline.store.models import Report
+from pipeline.store.models import Report, RunSummary
 
 WIDTH = 920
 LABEL_W = 200
@@ -27,6 +27,7 @@ p.meta { color: #555; margin: 2px 0; } svg { display: block; } text { font: 12px
 section { border: 1px solid #ddd; border-radius: 6px; padding: 4px 16px 12px; margin-top: 16px; }
 table { border-collapse: collapse; width: 100%; font-size: 12px; }
 th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eee; }
+table.run th { width: 140px; font-weight: 600; }
 """
 
 
@@ -36,12 +37,7 @@ def render_html(report: Report, *, stuck_after: timedelta, now: datetime | None 
     total = sum(s.count for s in report.by_status)
     window = f"{_when(report.since)} to {_when(report.until)} UTC"
     run = report.latest_run
-    run_text = (
-        "no crawl yet"
-        if run is None
-        else f"latest run {run.id}: {run.status}, started {_when(run.started_at)}, "
-        f"{run.repos_ok:,} repositories ok, {run.repos_failed:,} failed, {run.jobs_seen:,} jobs seen"
-    )
+    run_text = "no crawl yet" if run is None else f"latest run {run.id}: {run.status}"
     all_time = sum(s.count for s in report.all_time)
     body = [
         "<h1>SWR image-sync jobs</h1>",
@@ -56,6 +52,8 @@ def render_html(report: Report, *, stuck_after: timedelta, now: datetime | None 
             stuck_chart(report, now) + stuck_table(report, now),
         ),
     ]
+    if run is not None:
+        body.append(_section(f"Latest run {run.id}: {run.status}", run_table(run)))
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         f"<title>SWR sync jobs, {escape(window)}</title><style>{STYLE}</style></head>\n"
@@ -211,6 +209,36 @@ def stuck_table(report: Report, now: datetime) -> str:
         for s in report.stuck_oldest
     ]
     return f"<table>{head}{''.join(rows)}</table>\n" if rows else ""
+
+
+def run_table(run: RunSummary) -> str:
+    """The latest run: when, its repositories by outcome and by mode, its requests and 429s, its jobs."""
+    took = f" ({seconds_text((run.finished_at - run.started_at).total_seconds())})" if run.finished_at else ""
+    ended = f"ended {_when(run.finished_at)}{took}" if run.finished_at else "still running"
+    if run.finished_at is None and run.heartbeat_at is not None:
+        ended += f", last heartbeat {_when(run.heartbeat_at)}"
+    share = f", {run.throttled / run.requests:.1%}" if run.requests else ""
+    rows = [
+        ("when", f"started {_when(run.started_at)}, {ended}"),
+        ("repositories", f"{run.repos_ok:,} ok, {run.repos_failed:,} failed, {run.repos_gone:,} gone, "
+                         f"{run.repos_flagged:,} flagged"),
+        ("modes", f"{run.repos_incremental:,} incremental ({run.repos_reread:,} re-read in full), "
+                  f"{run.repos_full:,} full, {run.repos_left:,} left for the next run"),
+        ("requests", f"{run.requests:,} sent, {run.requests_saved:,} saved by incremental crawls, "
+                     f"{run.throttled:,} throttled (429{share})"),
+        ("API Gateway rate", f"{_rate(run.rate_reached)} reached, {_rate(run.rate_learned)} learned"),
+        ("jobs", f"{run.jobs_seen:,} seen, {run.inserted:,} inserted, {run.updated:,} updated, "
+                 f"{run.rejected:,} rejected, {run.id_conflicts:,} id conflicts, "
+                 f"{run.jobs_gone:,} gone upstream"),
+    ]  # fmt: skip
+    if run.error:
+        rows.append(("error", run.error))
+    cells = "".join(f"<tr><th>{escape(name)}</th><td>{escape(text)}</td></tr>" for name, text in rows)
+    return f"<table class=run>{cells}</table>\n"
+
+
+def _rate(rate: float | None) -> str:
+    return "no rate" if rate is None else f"{rate:,.1f} requests/s"
 
 
 def _status_order(status: str) -> tuple[int, str]:

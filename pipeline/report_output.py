@@ -42,6 +42,7 @@ def _run(run: RunSummary) -> dict[str, Any]:
     fields = {name: getattr(run, name) for name in run.__slots__}
     fields["started_at"] = run.started_at.isoformat()
     fields["finished_at"] = run.finished_at.isoformat() if run.finished_at else None
+    fields["heartbeat_at"] = run.heartbeat_at.isoformat() if run.heartbeat_at else None
     fields["sources"] = list(run.sources)
     return fields
 

@@ -85,7 +85,7 @@ class StuckJob:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """One crawl_runs row."""
+    """One crawl_runs row (the report's latest run)."""
 
     id: int
     started_at: datetime
@@ -111,6 +111,11 @@ class RunSummary:
     repos_left: int = 0
     requests_saved: int = 0
     jobs_gone: int = 0
+    id_conflicts: int = 0
+    throttled: int = 0  # 429s received (written when the run ends)
+    rate_reached: float | None = None  # requests/s granted on average to the busiest API (None: none)
+    rate_learned: float | None = None  # requests/s its pace settled at (None: never throttled)
+    heartbeat_at: datetime | None = None  # when a running run last wrote its counters
 
 
 @dataclass(frozen=True, slots=True)

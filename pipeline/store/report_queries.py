@@ -69,6 +69,7 @@ ORDER BY {_MOVED_AT}, region, id LIMIT $2
 LATEST_RUN = """
 SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged,
        pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error,
-       repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone
+       repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone, id_conflicts,
+       throttled, rate_reached, rate_learned, heartbeat_at
 FROM crawl_runs ORDER BY id DESC LIMIT 1
 """

@@ -1,4 +1,5 @@
-"""A database holding demo data for the reporting tests: the simulator's jobs crawled by `swr-etl crawl`."""
+"""A database holding demo data for the reporting tests: the simulator's jobs crawled by `swr-etl crawl`,
+twice, with jobs moving on in between (so the status history has changes)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ DEMO = SimulatorConfig(port=0, seed=11, namespaces=4, repos_per_namespace=10, he
 
 
 async def crawl_demo_data(database_url: str) -> None:
-    """Crawl a small simulated tenant, anchored now, into `database_url` (migrated)."""
+    """Crawl a small simulated tenant, anchored now, into `database_url` (migrated); then let recent jobs
+    move on (waiting → running → a final status) and crawl again."""
     config = replace(DEMO, anchor=datetime.now(UTC).isoformat())
     async with running_simulator(config) as sim:
-        crawled = await run_cli("crawl", env=sim_env(sim, database_url))
-    assert crawled.code == 0, crawled.stderr
+        for crawl in range(2):
+            if crawl:
+                for _ in range(20):
+                    sim.live_tick()
+            crawled = await run_cli("crawl", env=sim_env(sim, database_url))
+            assert crawled.code == 0, crawled.stderr

@@ -40,7 +40,7 @@ async def test_bench_prints_a_sane_table(pg_server_dsn: str) -> None:
     assert re.search(r"[\d,]+ rows/s", out.decode())
     history = out.decode().split("report on 3,000 jobs over 0.5 years")[1].splitlines()[1:]
     assert history[0].strip().startswith("swr-etl report (process, 7 days)")
-    assert len(history) == 6 and all(re.search(r" \d+\.\d{3} s ", line) for line in history), history
+    assert len(history) == 7 and all(re.search(r" \d+\.\d{3} s ", line) for line in history), history
     assert await _bench_databases(pg_server_dsn, prefix) == set()  # its scratch databases are dropped
 
 

@@ -45,6 +45,9 @@ async def test_the_html_report_is_self_contained_and_renders_in_chromium(
         "Failure rate by target region",
         "Replication duration",
         "Stuck:",
+        "Latest run 2: ok",  # the second crawl of the demo data, with its 429s and modes
+        "throttled (429, ",
+        "incremental (",
     ):
         assert title in html
     # Nothing to run and nothing to fetch: the only URL is the SVG namespace, which names, not loads.

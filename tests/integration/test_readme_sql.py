@@ -38,11 +38,17 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     ]
     run_id = await store.start_run(["r1"], {})
     await store.upsert_jobs("r1", run_id, jobs)
+    # A job of three weeks ago that a crawl saw waiting, then cancelled 5 minutes after its creation.
+    created = now - timedelta(days=21)
+    for status, updated in (("waiting", 0), ("cancel", 300)):
+        job = make_job(5, status=status, remote_region_id="cn-east-3", created_at=created)
+        await store.upsert_jobs("r1", run_id, [job._replace(updated_at=created + timedelta(seconds=updated))])
     crashed = await store.start_run(["r2"], {"heartbeat_interval": 5.0})
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
-            "UPDATE crawl_runs SET heartbeat_at = now() - interval '31 seconds' WHERE id = $1", crashed
+            "UPDATE crawl_runs SET heartbeat_at = now() - interval '31 seconds', throttled = 3 WHERE id = $1",
+            crashed,
         )
         answers = [await conn.fetch(statement) for statement in readme_statements()]
     finally:
@@ -60,7 +66,7 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     assert [row["id"] for row in answers[6]] == [crashed]  # only the run whose heartbeat stopped
     assert answers[7] == []  # no identity conflict
     assert [(row["key"], row["count"]) for row in answers[8]] == [("syncAuto", 1)]
-    assert [(row["id"], row["throttled"]) for row in answers[9]] == [(crashed, 0), (run_id, 0)]
+    assert [(row["id"], row["throttled"]) for row in answers[9]] == [(crashed, 3), (run_id, 0)]
     assert answers[10] == []  # no rate learned yet
     # The Reporting section's queries of the views.
     assert sorted((r["remote_region_id"], r["jobs"], r["failed"]) for r in answers[15]) == [
@@ -70,6 +76,10 @@ async def test_every_readme_statement_runs_and_answers(database_url: str, store:
     assert [(r["remote_region_id"], r["p50_seconds"]) for r in answers[16]] == [("cn-east-3", 3600.0)]
     assert [row["tag"] for row in answers[17]] == ["v4"]
     assert [(r["status"], r["last_ok_at"]) for r in answers[18]] == [("running", None)]
+    assert [(r["run_id"], r["throttled"], r["rate_learned"]) for r in answers[19]] == [(crashed, 3, None)]
+    assert [tuple(r.values()) for r in answers[20]] == [
+        ((now - timedelta(days=21, seconds=-300)).date(), "cn-east-3", "waiting", "cancel", 1, 300.0, 300.0)
+    ]
 
 
 async def test_failure_and_stuck_examples_can_use_their_partial_indexes(database_url: str) -> None:

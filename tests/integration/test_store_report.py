@@ -43,7 +43,12 @@ async def load_dataset(store: Store) -> tuple[int, int]:
             make_job(2, status="waiting", updated_at=now - timedelta(hours=2), **x, **stale),
         ],
     )
-    await store.finish_run(run2, "ok", RunStats(inserted=11, jobs_seen=11), None)
+    stats = RunStats(
+        inserted=11, jobs_seen=11, requests=30, throttled=4, rate_reached=21.5, rate_learned=18.0,
+        repos_planned=5, repos_ok=3, repos_incremental=2, repos_reread=1, repos_full=1, requests_saved=9,
+        jobs_gone=2, id_conflicts=1,
+    )  # fmt: skip
+    await store.finish_run(run2, "ok", stats, None)
     return run1, run2
 
 
@@ -80,6 +85,12 @@ async def test_report_on_known_dataset(store: Store) -> None:
     assert report.latest_run is not None
     assert (report.latest_run.id, report.latest_run.status, report.latest_run.inserted) == (run2, "ok", 11)
     assert report.latest_run.sources == ("r1", "r2")
+    run = report.latest_run  # its 429s, rates and modes (repos_left: 5 planned, 3 ended)
+    assert (run.requests, run.throttled, run.rate_reached, run.rate_learned, run.id_conflicts) == (
+        30, 4, 21.5, 18.0, 1
+    )  # fmt: skip
+    assert (run.repos_incremental, run.repos_reread, run.repos_full, run.repos_left) == (2, 1, 1, 2)
+    assert (run.requests_saved, run.jobs_gone) == (9, 2) and run.heartbeat_at is not None
 
 
 async def test_report_thresholds(store: Store) -> None:

@@ -32,20 +32,31 @@ column crawl_repositories.repo_name text not null
 column crawl_run_health.duration interval
 column crawl_run_health.error text
 column crawl_run_health.finished_at timestamp with time zone
+column crawl_run_health.heartbeat_at timestamp with time zone
+column crawl_run_health.id_conflicts bigint
 column crawl_run_health.inserted bigint
+column crawl_run_health.jobs_gone bigint
 column crawl_run_health.jobs_seen bigint
 column crawl_run_health.last_ok_at timestamp with time zone
 column crawl_run_health.last_ok_run_id bigint
+column crawl_run_health.rate_learned double precision
+column crawl_run_health.rate_reached double precision
 column crawl_run_health.rejected bigint
 column crawl_run_health.repos_failed bigint
 column crawl_run_health.repos_flagged bigint
+column crawl_run_health.repos_full bigint
 column crawl_run_health.repos_gone bigint
+column crawl_run_health.repos_incremental bigint
+column crawl_run_health.repos_left bigint
 column crawl_run_health.repos_ok bigint
+column crawl_run_health.repos_reread bigint
 column crawl_run_health.requests bigint
+column crawl_run_health.requests_saved bigint
 column crawl_run_health.run_id bigint
 column crawl_run_health.since_last_ok interval
 column crawl_run_health.started_at timestamp with time zone
 column crawl_run_health.status text
+column crawl_run_health.throttled integer
 column crawl_run_health.updated bigint
 column crawl_runs.error text
 column crawl_runs.finished_at timestamp with time zone
@@ -131,6 +142,14 @@ column sync_job_rejects.recorded_at timestamp with time zone not null default no
 column sync_job_rejects.region text not null
 column sync_job_rejects.repo_name text not null
 column sync_job_rejects.run_id bigint not null
+column sync_job_status_durations.changes bigint
+column sync_job_status_durations.day date
+column sync_job_status_durations.max_seconds numeric
+column sync_job_status_durations.new_status text
+column sync_job_status_durations.old_status text
+column sync_job_status_durations.p50_seconds double precision
+column sync_job_status_durations.p95_seconds double precision
+column sync_job_status_durations.remote_region_id text collate C
 column sync_jobs.created_at timestamp with time zone not null
 column sync_jobs.domain_id text
 column sync_jobs.domain_name text
@@ -176,6 +195,7 @@ comment sync_job_daily Jobs per UTC day of creation, region, target region and s
 comment sync_job_durations Jobs in a final status with duration = updated_at - created_at
 comment sync_job_rejects.last_seen_at When a run last met this record (retention clock)
 comment sync_job_rejects.raw Raw JSON text of the bad record (text, so any garbage fits)
+comment sync_job_status_durations Status changes per UTC day of the change, target region and transition, with the time from the job's creation to the change (p50, p95, max)
 comment sync_jobs SWR image-sync jobs as last observed; ids are unique per region only
 comment sync_jobs.extra The record's undocumented fields (NULL: it had none)
 comment sync_jobs.first_seen_at When the row was first inserted
@@ -248,6 +268,8 @@ grant sync_job_durations to swr_etl_writer: SELECT
 grant sync_job_rejects to swr_etl_reader: SELECT
 grant sync_job_rejects to swr_etl_writer: DELETE, INSERT, SELECT, UPDATE
 grant sync_job_rejects_id_seq to swr_etl_writer: USAGE
+grant sync_job_status_durations to swr_etl_reader: SELECT
+grant sync_job_status_durations to swr_etl_writer: SELECT
 grant sync_jobs to swr_etl_reader: SELECT
 grant sync_jobs to swr_etl_writer: INSERT, SELECT, UPDATE
 grant sync_jobs_daily to swr_etl_reader: SELECT
@@ -255,6 +277,7 @@ grant sync_jobs_daily to swr_etl_writer: SELECT
 grant sync_jobs_stuck to swr_etl_reader: SELECT
 grant sync_jobs_stuck to swr_etl_writer: SELECT
 index CREATE INDEX crawl_repo_issues_run_idx ON public.crawl_repo_issues USING btree (run_id)
+index CREATE INDEX sync_job_changes_day_idx ON public.sync_job_changes USING btree ((((COALESCE(job_updated_at, observed_at) AT TIME ZONE 'UTC'::text))::date))
 index CREATE INDEX sync_job_changes_job_idx ON public.sync_job_changes USING btree (region, job_id, observed_at)
 index CREATE INDEX sync_job_rejects_run_idx ON public.sync_job_rejects USING btree (run_id)
 index CREATE INDEX sync_jobs_active_moved_idx ON public.sync_jobs USING btree (COALESCE(updated_at, created_at)) WHERE (status = ANY (ARRAY['waiting'::text, 'running'::text]))
@@ -278,9 +301,10 @@ trigger CREATE TRIGGER sync_job_daily_insert AFTER INSERT ON public.sync_jobs RE
 trigger CREATE TRIGGER sync_job_daily_truncate AFTER TRUNCATE ON public.sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_truncated()
 trigger CREATE TRIGGER sync_job_daily_update AFTER UPDATE ON public.sync_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_job_daily_updated()
 trigger CREATE TRIGGER sync_jobs_status_change AFTER UPDATE OF status ON public.sync_jobs FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION sync_jobs_record_status_change()
-view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok FROM (( SELECT id, started_at, finished_at, status, sources, repos_ok, repos_failed, repos_gone, repos_flagged, pages, requests, jobs_seen, inserted, updated, unchanged, rejected, unknown_status, error, settings, id_conflicts, repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
+view crawl_run_health SELECT id AS run_id, status, started_at, finished_at, (finished_at - started_at) AS duration, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, id AS last_ok_run_id, finished_at AS last_ok_at, (now() - finished_at) AS since_last_ok, throttled, rate_reached, rate_learned, repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone, id_conflicts, heartbeat_at FROM (( SELECT id, started_at, finished_at, status, repos_ok, repos_failed, repos_gone, repos_flagged, requests, jobs_seen, inserted, updated, rejected, error, throttled, rate_reached, rate_learned, repos_full, repos_incremental, repos_reread, repos_left, requests_saved, jobs_gone, id_conflicts, heartbeat_at FROM crawl_runs ORDER BY id DESC LIMIT 1) r LEFT JOIN LATERAL ( SELECT id, finished_at FROM crawl_runs WHERE (status = 'ok'::text) ORDER BY id DESC LIMIT 1) ok ON (true));
 view sync_duration_daily SELECT day, remote_region_id, jobs, p50_seconds, p95_seconds, max_seconds FROM (( SELECT DISTINCT day FROM sync_job_daily WHERE ((status = 'success'::text) AND (jobs > 0))) d CROSS JOIN LATERAL ( SELECT remote_region_id, count(*) AS jobs, percentile_cont((5)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p50_seconds, percentile_cont((95)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (updated_at - created_at)))::double precision)) AS p95_seconds, max(EXTRACT(epoch FROM (updated_at - created_at))) AS max_seconds FROM sync_jobs j WHERE ((status = 'success'::text) AND (created_at >= ((day)::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (created_at < (((day + 1))::timestamp without time zone AT TIME ZONE 'UTC'::text))) GROUP BY remote_region_id) p);
 view sync_failure_rate_daily SELECT day, remote_region_id, sum(jobs) AS jobs, COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) AS failed, round((COALESCE(sum(jobs) FILTER (WHERE (status = ANY (ARRAY['failed'::text, 'timeout'::text]))), (0)::numeric) / NULLIF(sum(jobs), (0)::numeric)), 4) AS failure_rate FROM sync_job_daily WHERE (jobs > 0) GROUP BY day, remote_region_id;
 view sync_job_durations SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (updated_at - created_at) AS duration FROM sync_jobs WHERE (status = ANY (ARRAY['success'::text, 'failed'::text, 'timeout'::text, 'cancel'::text, 'existed'::text]));
+view sync_job_status_durations SELECT ((COALESCE(job_updated_at, observed_at) AT TIME ZONE 'UTC'::text))::date AS day, remote_region_id, old_status, new_status, count(*) AS changes, percentile_cont((5)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (COALESCE(job_updated_at, observed_at) - created_at)))::double precision)) AS p50_seconds, percentile_cont((95)::double precision) WITHIN GROUP (ORDER BY ((EXTRACT(epoch FROM (COALESCE(job_updated_at, observed_at) - created_at)))::double precision)) AS p95_seconds, max(EXTRACT(epoch FROM (COALESCE(job_updated_at, observed_at) - created_at))) AS max_seconds FROM (sync_job_changes c JOIN sync_jobs j ON (((region = region) AND (id = job_id)))) GROUP BY (((COALESCE(job_updated_at, observed_at) AT TIME ZONE 'UTC'::text))::date), remote_region_id, old_status, new_status;
 view sync_jobs_daily SELECT day, region, remote_region_id, status, jobs FROM sync_job_daily WHERE (jobs > 0);
 view sync_jobs_stuck SELECT region, id, namespace, repo_name, tag, status, remote_region_id, created_at, updated_at, (now() - COALESCE(updated_at, created_at)) AS stuck_for FROM sync_jobs WHERE ((status = ANY (ARRAY['waiting'::text, 'running'::text])) AND (gone_upstream_at IS NULL));
