@@ -208,9 +208,11 @@ class Store:
         return int(run_id)
 
     async def heartbeat(self, run_id: int, stats: RunStats) -> None:
-        """Write a running run's counters so far and its heartbeat_at (requests: those sent so far)."""
+        """Write a running run's counters so far and its heartbeat_at (requests and 429s: those so far)."""
+        counters = _counters(stats, stats.requests_sent())
+        live = (stats.id_conflicts, *_modes(stats), stats.throttled_so_far())
         with wrap_exceptions(self._dsn, "writing the run's heartbeat"):
-            await self._pool.execute(q.HEARTBEAT, run_id, *_counters(stats, stats.requests_sent()))
+            await self._pool.execute(q.HEARTBEAT, run_id, *counters, *live)
 
     async def finish_run(self, run_id: int, status: str, stats: RunStats, error: str | None) -> None:
         """Close a run with its final status, counters and error message."""

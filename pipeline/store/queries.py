@@ -124,7 +124,9 @@ START_RUN = "INSERT INTO crawl_runs (sources, settings) VALUES ($1, $2::jsonb) R
 HEARTBEAT = """
 UPDATE crawl_runs SET heartbeat_at = now(), repos_ok = $2, repos_failed = $3, repos_gone = $4,
     repos_flagged = $5, pages = $6, requests = $7, jobs_seen = $8, inserted = $9, updated = $10,
-    unchanged = $11, rejected = $12, unknown_status = $13
+    unchanged = $11, rejected = $12, unknown_status = $13, id_conflicts = $14, repos_full = $15,
+    repos_incremental = $16, repos_reread = $17, repos_left = $18, requests_saved = $19, jobs_gone = $20,
+    throttled = $21
 WHERE id = $1 AND status = 'running'
 """
 

@@ -20,8 +20,8 @@ OTHER = {"sources": [{"endpoint": "https://b.example", "region": "r2"}], "heartb
 class Counters:
     """A source client's counters, as ClientStats holds them."""
 
-    def __init__(self, requests: int) -> None:
-        self.requests, self.throttled = requests, 0
+    def __init__(self, requests: int, throttled: int = 0) -> None:
+        self.requests, self.throttled = requests, throttled
 
 
 async def run_row(dsn: str, run_id: int) -> dict[str, Any]:
@@ -62,12 +62,21 @@ async def test_a_heartbeat_writes_the_counters_so_far_and_never_over_a_closed_ru
     run_id = await store.start_run(["r1"], SAME)
     opened = await run_row(database_url, run_id)
     assert opened["heartbeat_at"] is not None  # a run killed before its first beat is judged too
-    stats = RunStats(repos_ok=2, pages=9, jobs_seen=80, inserted=60)
-    stats.clients.append(Counters(11))
+    stats = RunStats(repos_ok=2, pages=9, jobs_seen=80, inserted=60, id_conflicts=1)
+    stats.repos_incremental, stats.repos_full, stats.requests_saved, stats.repos_planned = 1, 1, 7, 5
+    stats.clients.append(Counters(11, throttled=3))
     await store.heartbeat(run_id, stats)
     row = await run_row(database_url, run_id)
     assert (row["repos_ok"], row["pages"], row["jobs_seen"], row["inserted"]) == (2, 9, 80, 60)
     assert row["requests"] == 11  # sent so far, before any source has ended
+    # 429s (so far, from the clients), id conflicts and the modes are written while the run goes too.
+    assert (row["throttled"], row["id_conflicts"]) == (3, 1)
+    assert (row["repos_incremental"], row["repos_full"], row["requests_saved"], row["repos_left"]) == (
+        1,
+        1,
+        7,
+        3,
+    )
     assert row["status"] == "running" and row["heartbeat_at"] > opened["heartbeat_at"]
 
     await store.finish_run(run_id, "ok", RunStats(repos_ok=3, jobs_seen=90), None)
