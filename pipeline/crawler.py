@@ -104,7 +104,6 @@ class SourceCrawler:
             await self._discover_into(found)
         # Stalest first, so that runs cut short by their deadline take turns over the whole account.
         scheduled = self._plan.schedule(found)
-        self._stats.repos_planned += len(scheduled)
         workers = self._http.repos_in_flight
         repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=workers)
         async with owned_tasks() as group:
@@ -135,6 +134,7 @@ class SourceCrawler:
             namespaces = list(source.namespaces) or sorted(await self._client.list_namespaces())
         except RepositoryError as exc:
             stats.sources_discovered += 1  # nothing more will be found
+            stats.repos_discovered += 1  # the failed listing is the one item found (and failed)
             await self._record_failure(Repository("*", "*"), exc, kind="failed")
             return
         log.info("namespaces_discovered", region=source.region, count=len(namespaces))
@@ -155,6 +155,7 @@ class SourceCrawler:
                 self._stats.repos_discovered += 1
                 found.append(repo)
         except RepositoryError as exc:
+            self._stats.repos_discovered += 1  # the failed listing counts as one item found (and failed)
             await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
         return found
 

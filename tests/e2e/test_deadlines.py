@@ -1,0 +1,62 @@
+"""Capped runs (run.max_duration) meeting discovery, failed listings and the run's other endings, through
+the CLI: each ends on time with the status and exit code the README promises and counts what it left."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from pipeline.simulator import SimulatorConfig, running_simulator
+from tests.e2e.helpers import run_cli
+from tests.e2e.resilience import DATASET, crawl_env, last_run
+from tests.e2e.summary import summary_of
+
+# What a capped run may take beyond its cap: interpreter start-up and the schema check come first.
+MARGIN_S = 10.0
+
+
+def run_finished(stderr: str) -> dict[str, Any]:
+    """The `run_finished` event of a crawl's JSON log."""
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    [event] = [e for e in events if e.get("event") == "run_finished"]
+    return dict(event)
+
+
+async def test_a_deadline_during_discovery_leaves_the_repositories_found_for_later(database_url: str) -> None:
+    # Eleven requests of ~0.5 s one after the other list the namespaces (at least 2.75 s in all): sending
+    # stops 2.55 s into a 3 s run, after the first listings and before the last.
+    config = SimulatorConfig(port=0, seed=3, namespaces=10, repos_per_namespace=3, latency_ms=500)
+    async with running_simulator(config) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="1", SWR_ETL_MAX_DURATION="3")
+        result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
+        repos = len(sim.repositories())
+
+    assert result.code == 0, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    finished = run_finished(result.stderr)
+    assert summary.status == "ok" and summary.repositories == 0
+    assert 0 < finished["repos_discovered"] < repos, finished  # the deadline really cut discovery
+    # Every repository found is left for the next run, none forgotten.
+    assert summary.left == finished["repos_left"] == finished["repos_discovered"]
+    assert (await last_run(database_url))["repos_left"] == summary.left
+
+
+async def test_a_capped_run_counts_a_failed_namespace_listing_apart_from_the_repositories_left(
+    database_url: str,
+) -> None:
+    # 200 repositories at ~40 ms a request, 2 in flight: far more than a 3 s run reads.
+    config = dataclasses.replace(DATASET, namespaces=8, repos_per_namespace=25, latency_ms=40.0)
+    config = dataclasses.replace(config, forbidden_namespaces=1)
+    async with running_simulator(config) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="2", SWR_ETL_MAX_DURATION="3")
+        result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
+        [hidden] = sim.state.forbidden_namespaces()
+        listed = [repo for repo in sim.repositories() if repo[0] != hidden]
+
+    assert result.code == 3, result.stderr[-3000:]  # partial: the namespace's listing failed
+    summary = summary_of(result.stdout)
+    assert summary.status == "partial" and summary.failed == 1
+    crawled = summary.repositories - summary.failed  # the failed one is the namespace, no repository
+    assert 0 < crawled < len(listed)
+    assert summary.left == len(listed) - crawled
