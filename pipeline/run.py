@@ -160,14 +160,15 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
     abandoned = await store.close_abandoned_runs(regions, summary, stale_beats=heartbeat.STALE_BEATS)
+    # Every step that may fail comes before the run's row opens: a failure then leaves no run 'running'.
     plans = {s.region: await _plan(settings, store, s.region) for s in settings.sources}
+    await _prune_rejects(store, settings.database.rejects_retention_days)
+    rates = await quota.remembered_rates(store, settings.sources)
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
-    await _prune_rejects(store, settings.database.rejects_retention_days)
-    rates = await quota.remembered_rates(store, settings.sources)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
