@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
+
 import asyncpg
 
-from pipeline.simulator import running_simulator
-from tests.e2e.helpers import fetch, run_cli
-from tests.e2e.resilience import DATASET, crawl_env
+from pipeline.simulator import SimulatorConfig, running_simulator
+from tests.e2e.helpers import fetch, finish, run_cli, start_cli
+from tests.e2e.resilience import DATASET, crawl_env, last_run, wait_for_line
+from tests.e2e.summary import summary_of
 
 
 async def test_a_failure_before_the_crawl_leaves_no_run_running(database_url: str) -> None:
@@ -29,3 +34,32 @@ async def test_a_failure_before_the_crawl_leaves_no_run_running(database_url: st
     assert "deletes refused" in result.stderr
     runs = await fetch(database_url, "SELECT id, status FROM crawl_runs WHERE status = 'running'")
     assert runs == []
+
+
+async def test_sigterm_during_discovery_ends_interrupted_with_the_repositories_found_left(
+    database_url: str,
+) -> None:
+    # Ten namespaces listed one after the other at ~0.5 s a request: the signal comes mid-listing.
+    config = SimulatorConfig(port=0, seed=3, namespaces=10, repos_per_namespace=3, latency_ms=500)
+    async with running_simulator(config) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="1", SWR_ETL_GRACE_PERIOD="4")
+        proc = await start_cli("crawl", env=env)
+        await wait_for_line(proc.stderr, '"namespaces_discovered"')
+        async with asyncio.timeout(30):  # one request at a time: the third listing asked, two answered
+            while True:
+                if sim.stats()["requests_by_endpoint"].get("repos", 0) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        result = await finish(proc)
+        exited_after = time.monotonic() - sent
+        repos = len(sim.repositories())
+
+    assert result.code == 143, result.stderr[-3000:]
+    assert exited_after < 4.0  # within the grace period
+    summary = summary_of(result.stdout)
+    assert summary.status == "interrupted" and summary.repositories == 0
+    run = await last_run(database_url)
+    assert run["status"] == "interrupted" and run["finished_at"] is not None
+    assert 0 < summary.left == run["repos_left"] < repos
