@@ -60,3 +60,20 @@ async def test_a_capped_run_counts_a_failed_namespace_listing_apart_from_the_rep
     crawled = summary.repositories - summary.failed  # the failed one is the namespace, no repository
     assert 0 < crawled < len(listed)
     assert summary.left == len(listed) - crawled
+
+
+async def test_a_deadline_among_throttled_requests_ends_ok_with_nothing_failed(database_url: str) -> None:
+    # API Gateway's bucket at 20 calls/s and a Retry-After of 2 s on a share of the answers: when sending
+    # stops, requests wait for their pace, their retry or the crawl's pause; none of them fails a repository.
+    config = dataclasses.replace(DATASET, rate_limit=20.0, fault_429=0.1, retry_after_s=2.0)
+    async with running_simulator(config) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="8", SWR_ETL_MAX_DURATION="3")
+        result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
+
+    assert result.code == 0, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    assert (summary.status, summary.failed) == ("ok", 0), summary
+    assert summary.throttled > 0 and summary.left > 0, summary  # it met the limit, and the deadline
+    assert summary.seconds <= 3 + 1.0, summary
+    run = await last_run(database_url)
+    assert (run["status"], run["repos_left"]) == ("ok", summary.left)
