@@ -315,10 +315,11 @@ async def _finish_writer(queue: asyncio.Queue[Item], writer_task: asyncio.Task[N
 
 def _status_of(stats: RunStats) -> tuple[str, int]:
     """ok; partial when some repositories failed; failed when they all did (an unreachable or wrong
-    endpoint, a namespace listing that never answered): a CronJob should alert on that, not shrug."""
+    endpoint, a namespace listing that never answered): a CronJob should alert on that, not shrug.
+    Repositories a deadline left for later did not fail: with them the run is partial."""
     if not stats.repos_failed:
         return "ok", EXIT_OK
-    if stats.repos_ok + stats.repos_flagged + stats.repos_gone == 0:
+    if stats.repos_ok + stats.repos_flagged + stats.repos_gone == 0 and not stats.repos_left:
         return "failed", EXIT_FATAL
     return "partial", EXIT_PARTIAL
 

@@ -14,6 +14,10 @@ from tests.e2e.summary import summary_of
 
 # What a capped run may take beyond its cap: interpreter start-up and the schema check come first.
 MARGIN_S = 10.0
+# Ten namespaces of three repositories at ~0.5 s a request (0.25-0.75 s), read with time to spare (the
+# FAST settings give up on a read after 0.5 s): listed one after the other, they take at least 2.75 s.
+SLOW_LISTINGS = SimulatorConfig(port=0, seed=3, namespaces=10, repos_per_namespace=3, latency_ms=500)
+PATIENT = {"SWR_ETL_CONCURRENCY": "1", "SWR_ETL_READ_TIMEOUT": "5"}
 
 
 def run_finished(stderr: str) -> dict[str, Any]:
@@ -24,11 +28,9 @@ def run_finished(stderr: str) -> dict[str, Any]:
 
 
 async def test_a_deadline_during_discovery_leaves_the_repositories_found_for_later(database_url: str) -> None:
-    # Eleven requests of ~0.5 s one after the other list the namespaces (at least 2.75 s in all): sending
-    # stops 2.55 s into a 3 s run, after the first listings and before the last.
-    config = SimulatorConfig(port=0, seed=3, namespaces=10, repos_per_namespace=3, latency_ms=500)
-    async with running_simulator(config) as sim:
-        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="1", SWR_ETL_MAX_DURATION="3")
+    # Sending stops 2.55 s into a 3 s run: after the first listings, before the last.
+    async with running_simulator(SLOW_LISTINGS) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_MAX_DURATION="3", **PATIENT)
         result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
         repos = len(sim.repositories())
 
@@ -77,3 +79,23 @@ async def test_a_deadline_among_throttled_requests_ends_ok_with_nothing_failed(d
     assert summary.seconds <= 3 + 1.0, summary
     run = await last_run(database_url)
     assert (run["status"], run["repos_left"]) == ("ok", summary.left)
+
+
+async def test_a_deadline_before_any_repository_finished_is_partial_when_one_failed(
+    database_url: str,
+) -> None:
+    # The forbidden namespace is listed first (its 403 answers at ~0.5 s), then the deadline cuts the other
+    # listings: one failure and everything else left for later is a partial run, not a failed one.
+    async with running_simulator(dataclasses.replace(SLOW_LISTINGS, forbidden_namespaces=1)) as sim:
+        [hidden] = sim.state.forbidden_namespaces()
+        others = sorted({ns for ns, _ in sim.repositories()} - {hidden})
+        namespaces = ",".join([hidden, *others])
+        env = crawl_env(sim, database_url, SWR_ETL_MAX_DURATION="3", SWR_ETL_NAMESPACES=namespaces, **PATIENT)
+        result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
+
+    assert result.code == 3, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    assert (summary.status, summary.repositories, summary.failed) == ("partial", 1, 1), summary
+    assert summary.left > 0
+    run = await last_run(database_url)
+    assert (run["status"], run["error"]) == ("partial", None)

@@ -8,10 +8,11 @@ import time
 
 import asyncpg
 
-from pipeline.simulator import SimulatorConfig, running_simulator
+from pipeline.simulator import running_simulator
 from tests.e2e.helpers import fetch, finish, run_cli, start_cli
 from tests.e2e.resilience import DATASET, crawl_env, last_run, wait_for_line
 from tests.e2e.summary import summary_of
+from tests.e2e.test_deadlines import PATIENT, SLOW_LISTINGS
 
 
 async def test_a_failure_before_the_crawl_leaves_no_run_running(database_url: str) -> None:
@@ -39,10 +40,9 @@ async def test_a_failure_before_the_crawl_leaves_no_run_running(database_url: st
 async def test_sigterm_during_discovery_ends_interrupted_with_the_repositories_found_left(
     database_url: str,
 ) -> None:
-    # Ten namespaces listed one after the other at ~0.5 s a request: the signal comes mid-listing.
-    config = SimulatorConfig(port=0, seed=3, namespaces=10, repos_per_namespace=3, latency_ms=500)
-    async with running_simulator(config) as sim:
-        env = crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="1", SWR_ETL_GRACE_PERIOD="4")
+    # Namespaces listed one after the other at ~0.5 s a request: the signal comes mid-listing.
+    async with running_simulator(SLOW_LISTINGS) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_GRACE_PERIOD="4", **PATIENT)
         proc = await start_cli("crawl", env=env)
         await wait_for_line(proc.stderr, '"namespaces_discovered"')
         async with asyncio.timeout(30):  # one request at a time: the third listing asked, two answered
