@@ -110,6 +110,8 @@ class SourceCrawler:
             for _ in range(workers):
                 group.create_task(self._worker(repos))
             group.create_task(self._hand_out(scheduled, repos, workers))
+        if self._stopping() or not self._may_start():
+            return  # repositories were left unasked: refusals of those asked say nothing of the credentials
         if (refusal := self._client.refused_everything()) is not None:
             raise refusal  # every answer was a 403: the credentials may not read SWR at all
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import time
 
 import asyncpg
 
-from pipeline.simulator import running_simulator
+from pipeline.simulator import SimulatorHandle, running_simulator
 from tests.e2e.helpers import fetch, finish, run_cli, start_cli
 from tests.e2e.resilience import DATASET, crawl_env, last_run, wait_for_line
 from tests.e2e.summary import summary_of
 from tests.e2e.test_deadlines import PATIENT, SLOW_LISTINGS
+
+
+async def requests_arrived(sim: SimulatorHandle, endpoint: str, count: int) -> None:
+    """Return once the simulator has received ``count`` requests of ``endpoint`` (at most 30 s)."""
+    async with asyncio.timeout(30):
+        while True:
+            if sim.stats()["requests_by_endpoint"].get(endpoint, 0) >= count:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def test_a_failure_before_the_crawl_leaves_no_run_running(database_url: str) -> None:
@@ -45,11 +55,7 @@ async def test_sigterm_during_discovery_ends_interrupted_with_the_repositories_f
         env = crawl_env(sim, database_url, SWR_ETL_GRACE_PERIOD="4", **PATIENT)
         proc = await start_cli("crawl", env=env)
         await wait_for_line(proc.stderr, '"namespaces_discovered"')
-        async with asyncio.timeout(30):  # one request at a time: the third listing asked, two answered
-            while True:
-                if sim.stats()["requests_by_endpoint"].get("repos", 0) >= 3:
-                    break
-                await asyncio.sleep(0.05)
+        await requests_arrived(sim, "repos", 3)  # one at a time: the third listing asked, two answered
         proc.send_signal(signal.SIGTERM)
         sent = time.monotonic()
         result = await finish(proc)
@@ -63,3 +69,26 @@ async def test_sigterm_during_discovery_ends_interrupted_with_the_repositories_f
     run = await last_run(database_url)
     assert run["status"] == "interrupted" and run["finished_at"] is not None
     assert 0 < summary.left == run["repos_left"] < repos
+
+
+async def test_sigterm_after_only_forbidden_answers_is_an_interruption_not_refused_credentials(
+    database_url: str,
+) -> None:
+    # Three forbidden repositories are asked first, one at a time; the signal comes while the third is
+    # answered, so no other repository is asked. Three refusals among thirteen repositories prove nothing
+    # about the credentials: the run was interrupted.
+    config = dataclasses.replace(SLOW_LISTINGS, namespaces=2, repos_per_namespace=5, forbidden_repos=3)
+    async with running_simulator(config) as sim:
+        forbidden = sim.state.forbidden_repositories()
+        others = [repo for repo in sim.repositories() if repo not in forbidden]
+        listed = ",".join(f"{ns}/{name}" for ns, name in [*forbidden, *others])
+        env = crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=listed, SWR_ETL_GRACE_PERIOD="4", **PATIENT)
+        proc = await start_cli("crawl", env=env)
+        await requests_arrived(sim, "sync_job", 3)  # one at a time: the first two answered
+        proc.send_signal(signal.SIGTERM)
+        result = await finish(proc)
+
+    assert result.code == 143, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    assert (summary.status, summary.failed, summary.repositories) == ("interrupted", 3, 3), summary
+    assert summary.left == len(others)
