@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 from pipeline.simulator import SimulatorConfig, running_simulator
-from tests.e2e.helpers import run_cli
-from tests.e2e.resilience import DATASET, crawl_env, last_run
+from tests.e2e.helpers import finish, run_cli, start_cli
+from tests.e2e.resilience import DATASET, crawl_env, last_run, wait_for_line
 from tests.e2e.summary import summary_of
+from tests.e2e.test_crawl_lock import lock_backend, runs, terminate
 
 # What a capped run may take beyond its cap: interpreter start-up and the schema check come first.
 MARGIN_S = 10.0
@@ -99,3 +100,26 @@ async def test_a_deadline_before_any_repository_finished_is_partial_when_one_fai
     assert summary.left > 0
     run = await last_run(database_url)
     assert (run["status"], run["error"]) == ("partial", None)
+
+
+async def test_a_capped_run_that_lost_its_lock_to_another_crawl_fails_at_its_deadline(
+    database_url: str,
+) -> None:
+    # The lock's connection dies and a second crawl runs to completion meanwhile; the lock is checked only
+    # at the end, after the deadline cut the first crawl: that run must not report success.
+    slow = dataclasses.replace(DATASET, latency_ms=100.0)  # ~5 s for a whole crawl at 2 in flight
+    async with running_simulator(slow) as sim:
+        env = crawl_env(sim, database_url, SWR_ETL_DB_LOCK_CHECK_INTERVAL="600")
+        first = await start_cli("crawl", env={**env, "SWR_ETL_CONCURRENCY": "2", "SWR_ETL_MAX_DURATION": "4"})
+        await wait_for_line(first.stderr, '"run_started"')
+        await terminate(database_url, await lock_backend(database_url))
+        second = await run_cli("crawl", env={**env, "SWR_ETL_CONCURRENCY": "16"})
+        first_result = await finish(first, wait_s=4 + MARGIN_S)
+
+    assert second.code == 0, second.stderr[-3000:]
+    assert first_result.code == 1, first_result.stderr[-3000:]
+    summary = summary_of(first_result.stdout.split(" — ")[0])
+    assert (summary.status, summary.run_id) == ("failed", 1)
+    assert summary.left > 0  # the deadline, not the lock check, ended its crawl
+    assert "run 2 of the same source started meanwhile" in first_result.stdout
+    assert [run[:2] for run in await runs(database_url)] == [(1, "failed"), (2, "ok")]
