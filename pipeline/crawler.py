@@ -183,13 +183,15 @@ class SourceCrawler:
             return
         finally:
             del self._trackers[repo]
+        # Counted once the writer has it: a crawl cancelled while the queue is full (the deadline) must not
+        # count a repository whose outcome is never recorded.
+        await self._queue.put(outcome)
         if outcome.status == "ok":
             self._stats.repos_ok += 1
         else:
             self._stats.repos_flagged += 1
             log.warning("repo_flagged", repo=repo.full_name, flags=outcome.message, total=outcome.total)
         log.debug("repo_done", repo=repo.full_name, jobs=outcome.jobs_seen, total=outcome.total)
-        await self._queue.put(outcome)
 
     async def _crawl_in_mode(self, repo: Repository, tracker: StateTracker) -> RepoOutcome:
         """Incremental when the plan says so and its check holds; otherwise (or after it) in full."""
@@ -309,6 +311,11 @@ class SourceCrawler:
         last = exc.last if isinstance(exc, RetriesExhausted) else exc
         code = last.code if isinstance(last, ApiError) else None
         attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
+        await self._queue.put(
+            RepoOutcome(
+                self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
+            )
+        )  # counted once the writer has it, as a crawled repository is
         if kind == "gone":
             self._stats.repos_gone += 1
             log.info("repo_gone", repo=repo.full_name, error_code=code)
@@ -317,11 +324,6 @@ class SourceCrawler:
             log.warning(
                 "repo_failed", repo=repo.full_name, error_code=code, error=exc.message, attempts=attempts
             )
-        await self._queue.put(
-            RepoOutcome(
-                self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
-            )
-        )
 
 
 @dataclass

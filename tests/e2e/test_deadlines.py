@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from pipeline.simulator import SimulatorConfig, running_simulator
-from tests.e2e.helpers import finish, run_cli, start_cli
+from tests.e2e.helpers import fetch, finish, run_cli, start_cli
 from tests.e2e.resilience import DATASET, crawl_env, last_run, wait_for_line
 from tests.e2e.summary import summary_of
 from tests.e2e.test_crawl_lock import lock_backend, runs, terminate
@@ -123,3 +126,38 @@ async def test_a_capped_run_that_lost_its_lock_to_another_crawl_fails_at_its_dea
     assert summary.left > 0  # the deadline, not the lock check, ended its crawl
     assert "run 2 of the same source started meanwhile" in first_result.stdout
     assert [run[:2] for run in await runs(database_url)] == [(1, "failed"), (2, "ok")]
+
+
+async def test_a_deadline_while_the_writer_is_behind_counts_only_the_repositories_it_records(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Every upsert statement sleeps 0.3 s (a test-only trigger) and the queue holds two pages: the crawl
+    # waits for the writer, and the deadline cancels repositories waiting to hand over their last page or
+    # their outcome. Only those whose outcome reached the writer were crawled.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;"
+            "CREATE TRIGGER slow_write AFTER INSERT ON sync_jobs"
+            " FOR EACH STATEMENT EXECUTE FUNCTION slow_write()"
+        )
+    finally:
+        await conn.close()
+    config = tmp_path / "swr-etl.toml"
+    config.write_text("[database]\nqueue_pages = 2\n")
+    async with running_simulator(DATASET) as sim:
+        env = crawl_env(
+            sim, database_url, SWR_ETL_CONFIG=str(config), SWR_ETL_MAX_DURATION="3", SWR_ETL_BATCH_SIZE="10"
+        )
+        result = await run_cli("crawl", env=env, wait_s=3 + MARGIN_S)
+        repos = len(sim.repositories())
+
+    assert result.code == 0, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    recorded = await fetch(
+        database_url, "SELECT count(*) FROM crawl_repositories WHERE last_success_at IS NOT NULL"
+    )
+    assert 0 < summary.repositories < repos, summary
+    assert summary.repositories == recorded[0][0]
+    assert summary.left == repos - summary.repositories
