@@ -390,7 +390,17 @@ async def _crawl_source(
             learned=rates.get(source.lock_key),
         )
         proxy = settings.proxies.for_url(source.endpoint)
-        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stopping, proxy=proxy)
+        read_before = any(state.last_success_at is not None for state in plan.states.values())
+        client = SwrClient(
+            session,
+            source.endpoint,
+            auth,
+            limiter,
+            http,
+            stopping=stopping,
+            proxy=proxy,
+            read_before=read_before,
+        )
         stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
         crawler = SourceCrawler(
             client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set, plan=plan,

@@ -92,3 +92,21 @@ async def test_sigterm_after_only_forbidden_answers_is_an_interruption_not_refus
     summary = summary_of(result.stdout)
     assert (summary.status, summary.failed, summary.repositories) == ("interrupted", 3, 3), summary
     assert summary.left == len(others)
+
+
+async def test_forbidden_repositories_scheduled_first_by_later_runs_are_not_refused_credentials(
+    database_url: str,
+) -> None:
+    # Twelve of forty listed repositories answer 403. They are never crawled successfully, so every later
+    # run schedules them first (stalest first): their refusals must not read as credentials refused.
+    config = dataclasses.replace(DATASET, forbidden_repos=12)
+    async with running_simulator(config) as sim:
+        listed = ",".join(f"{ns}/{name}" for ns, name in sim.repositories())
+        env = crawl_env(sim, database_url, SWR_ETL_REPOSITORIES=listed, SWR_ETL_CONCURRENCY="4")
+        first = await run_cli("crawl", env=env)
+        second = await run_cli("crawl", env={**env, "SWR_ETL_FULL": "1"})  # each read in full, in turn
+
+    for result in (first, second):
+        assert result.code == 3, result.stderr[-3000:]
+        summary = summary_of(result.stdout)
+        assert (summary.status, summary.repositories, summary.failed) == ("partial", 40, 12), summary
