@@ -90,8 +90,9 @@ async def test_sigterm_after_only_forbidden_answers_is_an_interruption_not_refus
 
     assert result.code == 143, result.stderr[-3000:]
     summary = summary_of(result.stdout)
-    assert (summary.status, summary.failed, summary.repositories) == ("interrupted", 3, 3), summary
-    assert summary.left == len(others)
+    assert (summary.status, summary.failed) == ("interrupted", 3), summary
+    # (on a loaded machine the signal may come after a fourth repository was asked: it is crawled)
+    assert summary.left + summary.repositories == len(forbidden) + len(others)
 
 
 async def test_forbidden_repositories_scheduled_first_by_later_runs_are_not_refused_credentials(
