@@ -94,6 +94,7 @@ class SwrClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stopping: Callable[[], bool] = lambda: False,
         proxy: str | None = None,
+        read_before: bool = False,
     ) -> None:
         self._session = session
         self._proxy = proxy  # HTTPS_PROXY / HTTP_PROXY unless NO_PROXY names the endpoint (settings)
@@ -115,6 +116,9 @@ class SwrClient:
         self._successes: Counter[str] = Counter()  # answers that got through, per API
         self._other_answers = 0  # answers that were not a 403 (any status)
         self._last_forbidden: Forbidden | None = None
+        # Earlier runs read repositories with success: a burst of 403s first is the repositories they
+        # never could read (stalest first schedules those first), not the credentials.
+        self._read_before = read_before
 
     async def fetch_job_page(self, repo: Repository, offset: int, limit: int, order: str = "asc") -> JobPage:
         """One ShowSyncJob page of a repository."""
@@ -195,7 +199,8 @@ class SwrClient:
         """One resource refused; the credentials are, once every one of the first calls was refused."""
         self.stats.forbidden += 1
         self._last_forbidden = error
-        if not self._other_answers and self.stats.forbidden >= FORBIDDEN_BEFORE_ANY_ANSWER:
+        early = not self._read_before and not self._other_answers
+        if early and self.stats.forbidden >= FORBIDDEN_BEFORE_ANY_ANSWER:
             self._auth_failure = self._auth_failure or self._auth.refused(error)
             return self._auth_failure
         return error

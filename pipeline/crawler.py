@@ -104,13 +104,14 @@ class SourceCrawler:
             await self._discover_into(found)
         # Stalest first, so that runs cut short by their deadline take turns over the whole account.
         scheduled = self._plan.schedule(found)
-        self._stats.repos_planned += len(scheduled)
         workers = self._http.repos_in_flight
         repos: asyncio.Queue[Repository | None] = asyncio.Queue(maxsize=workers)
         async with owned_tasks() as group:
             for _ in range(workers):
                 group.create_task(self._worker(repos))
             group.create_task(self._hand_out(scheduled, repos, workers))
+        if self._stopping() or not self._may_start():
+            return  # repositories were left unasked: refusals of those asked say nothing of the credentials
         if (refusal := self._client.refused_everything()) is not None:
             raise refusal  # every answer was a 403: the credentials may not read SWR at all
 
@@ -135,6 +136,7 @@ class SourceCrawler:
             namespaces = list(source.namespaces) or sorted(await self._client.list_namespaces())
         except RepositoryError as exc:
             stats.sources_discovered += 1  # nothing more will be found
+            stats.repos_discovered += 1  # the failed listing is the one item found (and failed)
             await self._record_failure(Repository("*", "*"), exc, kind="failed")
             return
         log.info("namespaces_discovered", region=source.region, count=len(namespaces))
@@ -155,6 +157,7 @@ class SourceCrawler:
                 self._stats.repos_discovered += 1
                 found.append(repo)
         except RepositoryError as exc:
+            self._stats.repos_discovered += 1  # the failed listing counts as one item found (and failed)
             await self._record_failure(Repository(namespace, "*"), exc, kind=_failure_kind(exc))
         return found
 
@@ -180,13 +183,15 @@ class SourceCrawler:
             return
         finally:
             del self._trackers[repo]
+        # Counted once the writer has it: a crawl cancelled while the queue is full (the deadline) must not
+        # count a repository whose outcome is never recorded.
+        await self._queue.put(outcome)
         if outcome.status == "ok":
             self._stats.repos_ok += 1
         else:
             self._stats.repos_flagged += 1
             log.warning("repo_flagged", repo=repo.full_name, flags=outcome.message, total=outcome.total)
         log.debug("repo_done", repo=repo.full_name, jobs=outcome.jobs_seen, total=outcome.total)
-        await self._queue.put(outcome)
 
     async def _crawl_in_mode(self, repo: Repository, tracker: StateTracker) -> RepoOutcome:
         """Incremental when the plan says so and its check holds; otherwise (or after it) in full."""
@@ -306,6 +311,11 @@ class SourceCrawler:
         last = exc.last if isinstance(exc, RetriesExhausted) else exc
         code = last.code if isinstance(last, ApiError) else None
         attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
+        await self._queue.put(
+            RepoOutcome(
+                self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
+            )
+        )  # counted once the writer has it, as a crawled repository is
         if kind == "gone":
             self._stats.repos_gone += 1
             log.info("repo_gone", repo=repo.full_name, error_code=code)
@@ -314,11 +324,6 @@ class SourceCrawler:
             log.warning(
                 "repo_failed", repo=repo.full_name, error_code=code, error=exc.message, attempts=attempts
             )
-        await self._queue.put(
-            RepoOutcome(
-                self._source.region, repo, kind, error_code=code, message=exc.message, attempts=attempts
-            )
-        )
 
 
 @dataclass

@@ -128,13 +128,13 @@ class RunStats:
     unknown_status: int = 0
     id_conflicts: int = 0
     skipped_repos: int = 0
-    # Discovery's progress: repositories found so far, and sources whose discovery is complete.
+    # Discovery's progress: repositories found so far (a failed listing counts as one, failed), and sources
+    # whose discovery is complete.
     repos_discovered: int = 0
     sources_discovered: int = 0
     throttled: int = 0  # 429s received, with or without Retry-After
     rate_reached: float = 0.0  # requests/s granted on average to the busiest API of a source
     rate_learned: float | None = None  # requests/s that API's pace ended at (None: never paced)
-    repos_planned: int = 0  # repositories scheduled (discovered) for this run
     repos_full: int = 0  # repositories read in full (new, forced, due, or re-read after an incremental check)
     repos_incremental: int = 0  # repositories whose incremental crawl held (newest pages only)
     repos_reread: int = 0  # incremental crawls whose check failed: the repository was re-read in full
@@ -159,7 +159,9 @@ class RunStats:
 
     @property
     def repos_left(self) -> int:
-        """Scheduled repositories this run did not finish (a deadline or a stop): the next run's first."""
-        return max(
-            0, self.repos_planned - (self.repos_ok + self.repos_failed + self.repos_gone + self.repos_flagged)
-        )
+        """Repositories found that this run did not finish (a deadline or a stop): the next run's first.
+
+        Counted from discovery, not from the schedule: a deadline or a stop during discovery leaves every
+        repository found so far, though none was scheduled."""
+        finished = self.repos_ok + self.repos_failed + self.repos_gone + self.repos_flagged
+        return max(0, self.repos_discovered - finished)

@@ -98,7 +98,7 @@ def eta(done: int, total: int | None, elapsed: float) -> float | None:
 def measure(stats: RunStats, sources: int, elapsed: float, rate: RateWindow, now: float) -> Figures:
     """The figures of ``stats`` now (``sources``: how many sources the run crawls)."""
     done = stats.repos_done
-    # A failed namespace listing counts as a failed repository that discovery never yielded.
+    # A failed namespace listing counts as one repository discovered, and failed.
     known = max(stats.repos_discovered, done)
     total_known = stats.sources_discovered >= sources
     requests = stats.requests_sent()

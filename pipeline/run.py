@@ -156,14 +156,15 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     regions = [s.region for s in settings.sources]
     summary = settings_summary(settings)
     abandoned = await store.close_abandoned_runs(regions, summary, stale_beats=heartbeat.STALE_BEATS)
+    # Every step that may fail comes before the run's row opens: a failure then leaves no run 'running'.
     plans = {s.region: await _plan(settings, store, s.region) for s in settings.sources}
+    await _prune_rejects(store, settings.database.rejects_retention_days)
+    rates = await quota.remembered_rates(store, settings.sources)
     run_id = await store.start_run(regions, summary)
     structlog.contextvars.bind_contextvars(run_id=run_id)
     log.info("run_started", sources=regions, concurrency=settings.http.concurrency)
     if abandoned:
         log.warning("runs_abandoned", run_ids=abandoned)
-    await _prune_rejects(store, settings.database.rejects_retention_days)
-    rates = await quota.remembered_rates(store, settings.sources)
     queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=settings.database.queue_pages)
     writer = Writer(store, run_id, queue, stats, settings.database)
     writer_task = asyncio.create_task(writer.run(), name="writer")
@@ -310,10 +311,11 @@ async def _finish_writer(queue: asyncio.Queue[Item], writer_task: asyncio.Task[N
 
 def _status_of(stats: RunStats) -> tuple[str, int]:
     """ok; partial when some repositories failed; failed when they all did (an unreachable or wrong
-    endpoint, a namespace listing that never answered): a CronJob should alert on that, not shrug."""
+    endpoint, a namespace listing that never answered): a CronJob should alert on that, not shrug.
+    Repositories a deadline left for later did not fail: with them the run is partial."""
     if not stats.repos_failed:
         return "ok", EXIT_OK
-    if stats.repos_ok + stats.repos_flagged + stats.repos_gone == 0:
+    if stats.repos_ok + stats.repos_flagged + stats.repos_gone == 0 and not stats.repos_left:
         return "failed", EXIT_FATAL
     return "partial", EXIT_PARTIAL
 
@@ -384,7 +386,17 @@ async def _crawl_source(
             learned=rates.get(source.lock_key),
         )
         proxy = settings.proxies.for_url(source.endpoint)
-        client = SwrClient(session, source.endpoint, auth, limiter, http, stopping=stopping, proxy=proxy)
+        read_before = any(state.last_success_at is not None for state in plan.states.values())
+        client = SwrClient(
+            session,
+            source.endpoint,
+            auth,
+            limiter,
+            http,
+            stopping=stopping,
+            proxy=proxy,
+            read_before=read_before,
+        )
         stats.clients.append(client.stats)  # progress and the heartbeat read its counters live
         crawler = SourceCrawler(
             client, source, http, queue=queue, stats=stats, stopping=stop.event.is_set, plan=plan,

@@ -63,7 +63,7 @@ async def test_a_heartbeat_writes_the_counters_so_far_and_never_over_a_closed_ru
     opened = await run_row(database_url, run_id)
     assert opened["heartbeat_at"] is not None  # a run killed before its first beat is judged too
     stats = RunStats(repos_ok=2, pages=9, jobs_seen=80, inserted=60, id_conflicts=1)
-    stats.repos_incremental, stats.repos_full, stats.requests_saved, stats.repos_planned = 1, 1, 7, 5
+    stats.repos_incremental, stats.repos_full, stats.requests_saved, stats.repos_discovered = 1, 1, 7, 5
     stats.clients.append(Counters(11, throttled=3))
     await store.heartbeat(run_id, stats)
     row = await run_row(database_url, run_id)

@@ -45,7 +45,7 @@ async def load_dataset(store: Store) -> tuple[int, int]:
     )
     stats = RunStats(
         inserted=11, jobs_seen=11, requests=30, throttled=4, rate_reached=21.5, rate_learned=18.0,
-        repos_planned=5, repos_ok=3, repos_incremental=2, repos_reread=1, repos_full=1, requests_saved=9,
+        repos_discovered=5, repos_ok=3, repos_incremental=2, repos_reread=1, repos_full=1, requests_saved=9,
         jobs_gone=2, id_conflicts=1,
     )  # fmt: skip
     await store.finish_run(run2, "ok", stats, None)
