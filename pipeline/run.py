@@ -203,13 +203,18 @@ async def _run_locked(settings: Settings, store: Store, stop: StopRequest) -> Ru
     seconds = time.monotonic() - started
     outcome = RunOutcome(run_id, status, exit_code, stats, seconds, error)
     try:
-        await quota.remember_rates(store, run_id, rates)
         await store.finish_run(run_id, status, stats, error)
     except DatabaseError as exc:
         lost = f"could not record the run: {exc.message}"
         outcome = RunOutcome(
             run_id, "failed", EXIT_FATAL, stats, seconds, f"{error}; {lost}" if error else lost
         )
+    else:
+        # After the run's row is closed: rates not remembered only make the next run find them again.
+        try:
+            await quota.remember_rates(store, run_id, rates)
+        except DatabaseError as exc:
+            log.warning("rates_not_remembered", error=exc.message)
     finished = {"failed": log.error, "partial": log.warning}.get(outcome.status, log.info)
     finished(
         "run_finished",

@@ -111,3 +111,28 @@ async def test_forbidden_repositories_scheduled_first_by_later_runs_are_not_refu
         assert result.code == 3, result.stderr[-3000:]
         summary = summary_of(result.stdout)
         assert (summary.status, summary.repositories, summary.failed) == ("partial", 40, 12), summary
+
+
+async def test_rates_that_cannot_be_remembered_leave_the_run_closed(database_url: str) -> None:
+    # A throttled crawl learns a rate; storing it fails (a test-only trigger refuses crawl_rates writes):
+    # the run is still closed with its own status, and the next run only has to find the rate again.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION refuse_rates() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'rates refused'; END $$;"
+            "CREATE TRIGGER refuse_rates BEFORE INSERT OR UPDATE ON crawl_rates"
+            " FOR EACH STATEMENT EXECUTE FUNCTION refuse_rates()"
+        )
+    finally:
+        await conn.close()
+    async with running_simulator(dataclasses.replace(DATASET, rate_limit=40.0)) as sim:
+        result = await run_cli("crawl", env=crawl_env(sim, database_url, SWR_ETL_CONCURRENCY="8"))
+
+    assert result.code == 0, result.stderr[-3000:]
+    summary = summary_of(result.stdout)
+    assert summary.status == "ok" and summary.throttled > 0 and summary.rate_learned is not None
+    assert '"rates_not_remembered"' in result.stderr and "rates refused" in result.stderr
+    run = await last_run(database_url)
+    assert run["status"] == "ok"
+    assert await fetch(database_url, "SELECT * FROM crawl_rates") == []

@@ -34,7 +34,8 @@ async def load(store: Store) -> tuple[int, int]:
     await store.upsert_jobs("r1", partial, jobs)
     stats = RunStats(
         repos_failed=2, requests=40, throttled=7, rate_reached=12.5, rate_learned=10.0, id_conflicts=1,
-        repos_discovered=10, repos_full=1, repos_incremental=3, repos_reread=1, requests_saved=25, jobs_gone=4,
+        repos_discovered=10, repos_full=1, repos_incremental=3, repos_reread=1, requests_saved=25,
+        jobs_gone=4,
     )  # fmt: skip
     await store.finish_run(partial, "partial", stats, None)
     return ok, partial
