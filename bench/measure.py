@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,27 +35,52 @@ class ProcessCost:
     stderr: str
 
 
+# The measured program is started by this small Python process, not by the caller: Linux keeps in a
+# process's ru_maxrss the resident size of the memory it had before exec, which for a child of a large
+# process (a test runner holding 150 MB after a thousand tests) is that process's own size. Started by a
+# fresh interpreter of ~10 MB, the program's ru_maxrss is its own peak. The trampoline writes the child's
+# wall seconds, rusage and exit code to the file descriptor it is given.
+_TRAMPOLINE = """
+import os, subprocess, sys, time
+fd, command = int(sys.argv[1]), sys.argv[2:]
+started = time.perf_counter()
+child = subprocess.Popen(command)
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+cpu = usage.ru_utime + usage.ru_stime
+os.write(fd, f"{os.waitstatus_to_exitcode(status)} {wall} {usage.ru_maxrss} {cpu}".encode())
+"""
+
+
 def run_measured(command: Sequence[str], env: Mapping[str, str], timeout: float = 600.0) -> ProcessCost:
-    """Start `command`, wait for it with wait4 (its own rusage, not the sum over all children), time it."""
+    """Run `command` (from a small trampoline, see above) and return its exit code, wall time from start to
+    exit, peak RSS and CPU time (its own rusage, by wait4), and its output; killed after `timeout`."""
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(list(command), env=dict(env), stdout=out, stderr=err)
-        # A blocking wait4 returns the moment the child exits; a timer kills a child that hangs.
-        killer = threading.Timer(timeout, process.kill)
+        trampoline = subprocess.Popen(
+            [sys.executable, "-c", _TRAMPOLINE, str(write_end), *command],
+            env=dict(env), stdout=out, stderr=err, pass_fds=(write_end,), start_new_session=True,
+        )  # fmt: skip
+        os.close(write_end)
+        # A timer kills the whole session (trampoline and program) if the program hangs.
+        killer = threading.Timer(timeout, os.killpg, (trampoline.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            with os.fdopen(read_end, "rb") as report:
+                figures = report.read().decode().split()
+            trampoline.wait()
         finally:
             killer.cancel()
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting
+        if len(figures) != 4:  # killed by the timer: its exit code (-9), nothing measured
+            figures = [str(trampoline.returncode), str(timeout), "0", "0"]
+        code, wall, maxrss, cpu = int(figures[0]), float(figures[1]), int(figures[2]), float(figures[3])
         out.seek(0)
         err.seek(0)
         return ProcessCost(
-            code=process.returncode,
+            code=code,
             wall_s=wall,
-            peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
-            cpu_s=usage.ru_utime + usage.ru_stime,
+            peak_rss_mb=maxrss / 1024,  # kilobytes on Linux
+            cpu_s=cpu,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
