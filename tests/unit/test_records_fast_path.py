@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -335,3 +336,18 @@ def test_random_sparse_pages_with_undocumented_fields_agree(
 def test_the_common_shape_with_a_non_digit_is_no_timestamp(value: str) -> None:
     """fromisoformat alone reads some of these (found by the property test above): the shape check refuses."""
     assert utc_timestamp(value) is None and parse_rfc3339(value) is None
+
+
+def test_every_two_character_substitution_agrees_with_the_full_parser() -> None:
+    """Deterministic sweep beside the property test: any two positions, separators and oddities."""
+    replacements = "0123456789-:.TZtz+ ,W_\u0663\uff12\x00"
+    disagree = []
+    for base in CANONICAL[:3]:
+        for i, j in itertools.combinations(range(len(base)), 2):
+            for first, second in itertools.product(replacements, ":Z+-.0"):
+                chars = list(base)
+                chars[i], chars[j] = first, second
+                value = "".join(chars)
+                if utc_timestamp(value) != parse_rfc3339(value):
+                    disagree.append(value)
+    assert disagree == []
