@@ -4,7 +4,9 @@ connection, is taken back when that connection dies, and stops the run when anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -36,6 +38,25 @@ async def backends(admin: asyncpg.Connection[asyncpg.Record]) -> dict[str, list[
 async def terminate(admin: asyncpg.Connection[asyncpg.Record], pid: int) -> None:
     """pg_terminate_backend, waiting (up to 5 s) until the backend is gone and its locks with it."""
     assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+
+
+@contextlib.asynccontextmanager
+async def lost_lock(
+    database_url: str,
+) -> AsyncIterator[tuple[Store, asyncpg.Connection[asyncpg.Record], int, int]]:
+    """A crawl that took KEY and opened a run, whose lock connection was then terminated: (the crawl's
+    store, an admin connection, the run id, the terminated backend's pid)."""
+    crawl = await Store.connect(database_url, session=CRAWL)
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await crawl.try_lock(KEY)
+        run = await crawl.start_run([REGION], {})
+        (pid,) = (await backends(admin))["swr-etl crawl lock"]
+        await terminate(admin, pid)
+        yield crawl, admin, run, pid
+    finally:
+        await admin.close()
+        await crawl.close()
 
 
 def test_server_settings_from_the_database_settings() -> None:
@@ -114,13 +135,7 @@ async def test_the_lock_has_a_connection_of_its_own_named_in_pg_stat_activity(
 
 
 async def test_a_terminated_lock_connection_is_taken_back(database_url: str, store: Store) -> None:
-    crawl = await Store.connect(database_url, session=CRAWL)
-    admin = await asyncpg.connect(database_url)
-    try:
-        assert await crawl.try_lock(KEY)
-        run = await crawl.start_run([REGION], {})
-        (pid,) = (await backends(admin))["swr-etl crawl lock"]
-        await terminate(admin, pid)
+    async with lost_lock(database_url) as (crawl, admin, run, pid):
         with capture_logs() as logs:
             await crawl.check_lock(run, [REGION])
         assert [e["event"] for e in logs] == ["crawl_lock_lost", "crawl_lock_reacquired"]
@@ -128,37 +143,19 @@ async def test_a_terminated_lock_connection_is_taken_back(database_url: str, sto
         assert new_pid != pid
         assert not await store.try_lock(KEY)  # held again: a second crawl is refused
         await crawl.check_lock(run, [REGION])  # and the next check finds it held
-    finally:
-        await admin.close()
-        await crawl.close()
 
 
 async def test_a_lock_taken_by_another_crawl_meanwhile_stops_the_run(database_url: str, store: Store) -> None:
-    crawl = await Store.connect(database_url, session=CRAWL)
-    admin = await asyncpg.connect(database_url)
-    try:
-        assert await crawl.try_lock(KEY)
-        run = await crawl.start_run([REGION], {})
-        (pid,) = (await backends(admin))["swr-etl crawl lock"]
-        await terminate(admin, pid)
+    async with lost_lock(database_url) as (crawl, _, run, _):
         assert await store.try_lock(KEY)  # the second crawl
         with pytest.raises(errors.CrawlLockLost, match="another crawl of the same source holds it"):
             await crawl.check_lock(run, [REGION])
-    finally:
-        await admin.close()
-        await crawl.close()
 
 
 async def test_a_crawl_that_ran_while_the_lock_was_lost_stops_the_run(
     database_url: str, store: Store
 ) -> None:
-    crawl = await Store.connect(database_url, session=CRAWL)
-    admin = await asyncpg.connect(database_url)
-    try:
-        assert await crawl.try_lock(KEY)
-        run = await crawl.start_run([REGION], {})
-        (pid,) = (await backends(admin))["swr-etl crawl lock"]
-        await terminate(admin, pid)
+    async with lost_lock(database_url) as (crawl, _, run, _):
         # A whole second crawl: it took the free lock, ran, and released it again.
         assert await store.try_lock(KEY)
         other = await store.start_run(["ap-southeast-1", REGION], {})
@@ -166,14 +163,9 @@ async def test_a_crawl_that_ran_while_the_lock_was_lost_stops_the_run(
         with pytest.raises(errors.CrawlLockLost, match=f"run {other} of the same source started meanwhile"):
             await crawl.check_lock(run, [REGION])
         assert await store.try_lock(KEY)  # the stopped run let go of the lock it took back
-    finally:
-        await admin.close()
-        await crawl.close()
 
 
 async def test_the_watch_cancels_the_work_when_the_lock_is_lost(database_url: str, store: Store) -> None:
-    crawl = await Store.connect(database_url, session=CRAWL)
-    admin = await asyncpg.connect(database_url)
     work_cancelled = asyncio.Event()
 
     async def endless_work() -> None:
@@ -182,19 +174,12 @@ async def test_the_watch_cancels_the_work_when_the_lock_is_lost(database_url: st
         finally:
             work_cancelled.set()
 
-    try:
-        assert await crawl.try_lock(KEY)
-        run = await crawl.start_run([REGION], {})
-        (pid,) = (await backends(admin))["swr-etl crawl lock"]
-        await terminate(admin, pid)
+    async with lost_lock(database_url) as (crawl, _, run, _):
         assert await store.try_lock(KEY)
         watch = crawl.watch_lock(run, [REGION], interval=0.05)
         with pytest.raises(errors.CrawlLockLost):
             await asyncio.wait_for(while_locked(endless_work(), watch), 10)
         assert work_cancelled.is_set()
-    finally:
-        await admin.close()
-        await crawl.close()
 
 
 async def test_a_held_lock_lets_the_work_finish(database_url: str) -> None:
